@@ -40,6 +40,31 @@ class LLMEndpoint(_Section):
     concurrency: int = Field(default=8, ge=1)
     timeout_s: float = Field(default=120, gt=0)
     max_retries: int = Field(default=3, ge=0)
+    #: how the output is constrained: JSON-schema response_format / structured outputs, plain
+    #: JSON mode, or nothing (the prompt's schema and validation with retries carry it alone)
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    #: a reasoning model (DeepSeek-R1 style) that writes ``<think>...</think>`` before its JSON
+    reasoning: bool = False
+
+
+class LLMRunOptions(_Section):
+    """How the LLM backends run a task (users, courses, coaches, ranking)."""
+
+    #: per-task rosters overriding ``roster``; keys: users, courses, coaches, ranking
+    task_rosters: dict[str, list[LLMEndpoint]] = Field(default_factory=dict)
+    #: "ray": a Ray Data pipeline (local, or the cluster at ray_address); "threads": in-process
+    executor: Literal["ray", "threads"] = "ray"
+    #: Ray actors per task (each holds its own backends, e.g. one local model or vLLM engine)
+    workers: int = Field(default=1, ge=1)
+    #: records per Ray batch: results reach the resume cache one batch at a time
+    batch_size: int = Field(default=4, ge=1)
+    #: tries per record (the first plus retries with the validation errors fed back)
+    max_attempts: int = Field(default=3, ge=1)
+    #: MinHash Jaccard above which two records count as near-duplicates; null disables
+    dedup_threshold: float | None = Field(default=0.85, gt=0, le=1)
+    max_program_days: int = Field(default=3, ge=1, le=7)
+    max_exercises_per_day: int = Field(default=4, ge=1, le=12)
+    max_text_chars: int = Field(default=240, ge=20, le=2000)
 
 
 class SynthConfig(_Section):
@@ -51,6 +76,7 @@ class SynthConfig(_Section):
     roster: list[LLMEndpoint] = Field(default_factory=list)
     ray_address: str | None = None
     max_tokens_budget: int | None = Field(default=None, ge=1)
+    llm: LLMRunOptions = LLMRunOptions()
 
 
 class TeacherConfig(_Section):
@@ -58,6 +84,9 @@ class TeacherConfig(_Section):
     roster: list[LLMEndpoint] = Field(default_factory=list)
     #: a reasoning teacher sees only this many candidates, pre-selected by the rules
     candidates: int = Field(default=20, ge=2)
+    ray_address: str | None = None
+    max_tokens_budget: int | None = Field(default=None, ge=1)
+    llm: LLMRunOptions = LLMRunOptions()
 
 
 class DatasetConfig(_Section):
@@ -89,6 +118,10 @@ class TrainConfig(_Section):
     use_gpu: bool = False
     ray_address: str | None = None
     storage_path: str | None = None
+    #: Ray Train: resources of one worker, e.g. {"CPU": 4, "GPU": 1}; default 1 CPU (+1 GPU)
+    resources_per_worker: dict[str, float] | None = None
+    #: Ray Train: worker-group restarts from the latest checkpoint before the run fails
+    max_failures: int = Field(default=2, ge=0)
 
 
 class EvaluateConfig(_Section):
@@ -165,7 +198,9 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> RunConfig:
     if path is not None:
         path = Path(path)
         if not path.is_file():

@@ -53,11 +53,10 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def write_json(path: str | Path, data: object) -> None:
@@ -66,15 +65,14 @@ def write_json(path: str | Path, data: object) -> None:
 
 def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict]) -> int:
     n = 0
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for rec in records:
-                if isinstance(rec, BaseModel):
-                    rec = rec.model_dump(mode="json", exclude_none=True)
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                n += 1
-            fh.flush()
-            os.fsync(fh.fileno())
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for rec in records:
+            if isinstance(rec, BaseModel):
+                rec = rec.model_dump(mode="json", exclude_none=True)
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+        fh.flush()
+        os.fsync(fh.fileno())
     return n
 
 
