@@ -82,25 +82,59 @@ def load_run_config(run: Path) -> RunConfig:
 
 
 def stage_synth(run: Path, cfg: RunConfig) -> dict:
+    """Courses, then users with their interaction histories over those courses."""
+    stats = synth_courses(run, cfg)
+    stats.update(synth_users(run, cfg, with_history=True))
+    return stats
+
+
+def synth_courses(run: Path, cfg: RunConfig) -> dict:
     from urtraining.synth import get_generator
-    from urtraining.synth.diversity import diversity_report
 
     gen = get_generator(cfg.synth, run / "cache")
     courses = gen.courses(cfg.synth.n_courses, cfg.synth.seed)
-    pairs = gen.users(cfg.synth.n_users, cfg.synth.seed, courses)
-    users = [u for u, _ in pairs]
     write_jsonl(run / "courses.jsonl", courses)
-    write_jsonl(run / "metadata.jsonl", [m for _, m in pairs if m is not None])
-    write_jsonl(run / "users.jsonl", users)
-    write_json(run / "diversity.json", diversity_report(users, courses))
-    stats = {
-        "users": len(users),
-        "courses": len(courses),
-        "with_metadata": sum(m is not None for _, m in pairs),
-    }
-    if accounting := getattr(gen, "accounting", None):
-        stats["accounting"] = _plain(accounting)
+    return {"courses": len(courses), **_accounting(gen, "courses")}
+
+
+def synth_users(run: Path, cfg: RunConfig, with_history: bool) -> dict:
+    """User profiles; with ``with_history`` also their histories over ``courses.jsonl``
+    (a pipeline generates profiles beside the courses and simulates histories after)."""
+    from urtraining.synth import get_generator
+
+    gen = get_generator(cfg.synth, run / "cache")
+    courses = load_courses(run) if with_history else []
+    pairs = gen.users(cfg.synth.n_users, cfg.synth.seed, courses)
+    write_jsonl(run / "users.jsonl", [u for u, _ in pairs])
+    stats = {"users": len(pairs), **_accounting(gen, "users")}
+    if with_history:
+        write_jsonl(run / "metadata.jsonl", [m for _, m in pairs if m is not None])
+        write_diversity(run, [u for u, _ in pairs], courses)
+        stats["with_metadata"] = sum(m is not None for _, m in pairs)
     return stats
+
+
+def simulate_history(run: Path, cfg: RunConfig) -> dict:
+    """Interaction histories for generated profiles over generated courses (procedural:
+    behaviour is simulated, whichever backend wrote the profiles)."""
+    from urtraining.synth.procedural import simulate_interactions
+
+    users, courses = load_users(run), load_courses(run)
+    history = simulate_interactions(users, courses, cfg.synth.seed)
+    write_jsonl(run / "metadata.jsonl", [m for m in history.values() if m is not None])
+    write_diversity(run, users, courses)
+    return {"with_metadata": sum(m is not None for m in history.values())}
+
+
+def write_diversity(run: Path, users, courses) -> None:
+    from urtraining.synth.diversity import diversity_report
+
+    write_json(run / "diversity.json", diversity_report(users, courses))
+
+
+def _accounting(obj, task: str) -> dict:
+    accounting = getattr(obj, "accounting", None)
+    return {f"accounting_{task}": _plain(accounting)} if accounting else {}
 
 
 def stage_rank(run: Path, cfg: RunConfig) -> dict:
@@ -109,10 +143,7 @@ def stage_rank(run: Path, cfg: RunConfig) -> dict:
     teacher = get_teacher(cfg.teacher, run / "cache")
     rankings = teacher.rank_many(load_users(run), load_metadata(run), load_courses(run))
     write_jsonl(run / "rankings.jsonl", rankings)
-    stats: dict = {"rankings": len(rankings), "teacher": teacher.name}
-    if accounting := getattr(teacher, "accounting", None):
-        stats["accounting"] = _plain(accounting)
-    return stats
+    return {"rankings": len(rankings), "teacher": teacher.name, **_accounting(teacher, "ranking")}
 
 
 def stage_assemble(run: Path, cfg: RunConfig) -> dict:

@@ -314,11 +314,13 @@ class ProceduralGenerator(Generator):
     # --- users -----------------------------------------------------------------------------
     def users(
         self, n: int, seed: int, courses: Sequence[Course]
-    ) -> list[tuple[UserProfile, InteractionMetadata]]:
+    ) -> list[tuple[UserProfile, InteractionMetadata | None]]:
         rng = random.Random(f"users:{seed}")
-        return [self._user(i, rng, seed, courses) for i in range(n)]
+        profiles = [self._user(i, rng, seed) for i in range(n)]
+        history = simulate_interactions(profiles, courses, seed)
+        return [(u, history[u.user_id]) for u in profiles]
 
-    def _user(self, i, rng: random.Random, seed: int, courses: Sequence[Course]):
+    def _user(self, i, rng: random.Random, seed: int) -> UserProfile:
         age = int(min(90, max(14, rng.gauss(38, 14))))
         level = _pick(rng, LEVEL_WEIGHTS)
         if age > 70 and level is Level.advanced:
@@ -369,7 +371,7 @@ class ProceduralGenerator(Generator):
         if rng.random() < 0.6:
             notes.append(rng.choice(NOTES["goal"]).format(goal=rng.choice(GOAL_PHRASES[goals[0]])))
         notes.append(rng.choice(NOTES["life"]))
-        user = UserProfile(
+        return UserProfile(
             user_id=f"u{seed:03d}-{i:05d}",
             age=age,
             sex=sex,
@@ -385,7 +387,6 @@ class ProceduralGenerator(Generator):
             notes=" ".join(x for x in notes if x),
             provenance=Provenance(backend=BACKEND, model=MODEL, seed=seed),
         )
-        return user, _metadata(user, courses, rng, seed)
 
 
 def _day_focus(picked: Sequence[GymExercise]) -> str:
@@ -472,6 +473,19 @@ def _user_equipment(acts: Sequence[Activity], rng: random.Random) -> list[Equipm
     if rng.random() < 0.15:
         eq.add(rng.choice([e for e in Equipment if e is not Equipment.none]))
     return sorted(eq) or [Equipment.none]
+
+
+def simulate_interactions(
+    users: Sequence[UserProfile], courses: Sequence[Course], seed: int
+) -> dict[str, InteractionMetadata | None]:
+    """Interaction histories for ``users`` over ``courses``; None for brand-new users.
+
+    Each user's history has its own random stream, so profiles and courses can be generated
+    independently (in parallel, in a pipeline) and still give the same histories."""
+    return {
+        u.user_id: _metadata(u, courses, random.Random(f"history:{seed}:{u.user_id}"), seed)
+        for u in users
+    }
 
 
 def _metadata(user: UserProfile, courses: Sequence[Course], rng: random.Random, seed: int):

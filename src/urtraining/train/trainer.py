@@ -101,8 +101,14 @@ def build_trainer(
 
 
 def latest_checkpoint(output_dir: Path) -> str | None:
+    """The newest complete checkpoint; the trainer writes ``trainer_state.json`` last, so a
+    folder without it is one a kill interrupted."""
     ckpts = sorted(
-        (Path(output_dir) / CHECKPOINTS).glob("checkpoint-*"),
+        (
+            p
+            for p in (Path(output_dir) / CHECKPOINTS).glob("checkpoint-*")
+            if (p / "trainer_state.json").is_file()
+        ),
         key=lambda p: int(p.name.split("-")[-1]),
     )
     return str(ckpts[-1]) if ckpts else None
