@@ -54,29 +54,48 @@ def main() -> None:
         ("cold courses: finetuned - base >= 0.05", nd(cold, "finetuned") - nd(cold, "base"), 0.05),
         ("cold courses: finetuned - bm25 >= 0.05", nd(cold, "finetuned") - nd(cold, "bm25"), 0.05),
     ]
-    body = [f"Run: `{args.run.name}` — {m['users']} test users, {m['courses']} courses "
-            f"({m['cold_courses']['courses']} cold).", "",
-            "| model | ndcg@10 | recall@10 | mrr@10 |", "|---|---|---|---|"]  # fmt: skip
+    body = [
+        f"Run: `{args.run.name}` — {m['users']} test users, {m['courses']} courses "
+        f"({m['cold_courses']['courses']} cold).",
+        "",
+        "| model | ndcg@10 | recall@10 | mrr@10 |",
+        "|---|---|---|---|",
+    ]
     body += [_row(f"{name} (all courses)", v) for name, v in all_.items()]
     body += [_row(f"{name} (cold courses)", v) for name, v in cold.items()]
     body += ["", "| bar | measured | met |", "|---|---|---|"]
-    body += [f"| {label} | {got:+.3f} | {'yes' if got >= bar else 'NO'} |"
-             for label, got, bar in checks]  # fmt: skip
+    body += [
+        f"| {label} | {got:+.3f} | {'yes' if got >= bar else 'NO'} |" for label, got, bar in checks
+    ]
 
     if args.losses:
-        body += ["", f"Loss comparison ({args.max_examples} training examples each, same data):",
-                 "", "| loss | ndcg@10 all | ndcg@10 cold |", "|---|---|---|"]  # fmt: skip
+        body += [
+            "",
+            f"Loss comparison ({args.max_examples} training examples each, same data):",
+            "",
+            "| loss | ndcg@10 all | ndcg@10 cold |",
+            "|---|---|---|",
+        ]
         for loss in args.losses.split(","):
             work = args.run.parent / f".bench-loss-{loss}"
             shutil.rmtree(work, ignore_errors=True)
-            shutil.copytree(args.run, work, ignore=shutil.ignore_patterns(
-                "model", "checkpoints", "metrics.*", "milvus.db", "index.json"))  # fmt: skip
-            cfg = load_config(args.run / "config.yaml",
-                              [f"train.loss={loss}", f"train.max_examples={args.max_examples}"])  # fmt: skip
+            shutil.copytree(
+                args.run,
+                work,
+                ignore=shutil.ignore_patterns(
+                    "model", "checkpoints", "metrics.*", "milvus.db", "index.json"
+                ),
+            )
+            cfg = load_config(
+                args.run / "config.yaml",
+                [f"train.loss={loss}", f"train.max_examples={args.max_examples}"],
+            )
             run_pipeline(cfg, work, stages=["train", "evaluate"])
             lm = json.loads((work / "metrics.json").read_text())
-            body.append(f"| {loss} | {lm['models']['finetuned']['ndcg@10']:.3f} | "
-                        f"{lm['cold_courses']['models']['finetuned']['ndcg@10']:.3f} |")  # fmt: skip
+            body.append(
+                f"| {loss} | {lm['models']['finetuned']['ndcg@10']:.3f} | "
+                f"{lm['cold_courses']['models']['finetuned']['ndcg@10']:.3f} |"
+            )
             shutil.rmtree(work, ignore_errors=True)
 
     path = write_result("quality", "Recommender ranking quality", "\n".join(body))

@@ -56,8 +56,9 @@ def main() -> None:
         ("synthesis + ranking", f"{total:.2f} s", "target < 30 s"),
     ]
 
-    cfg = load_config(args.run / "config.yaml",
-                      [f"train.max_examples={args.train_examples}", "train.epochs=1"])  # fmt: skip
+    cfg = load_config(
+        args.run / "config.yaml", [f"train.max_examples={args.train_examples}", "train.epochs=1"]
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         started = time.perf_counter()
@@ -66,16 +67,21 @@ def main() -> None:
         import json
 
         stats = json.loads((out / "train_stats.json").read_text())
-    rows.append((f"training ({cfg.train.loss}, batch {cfg.train.batch_size}, "
-                 f"{args.train_examples} examples)",
-                 f"{stats['examples_per_s']:.1f} examples/s",
-                 f"{secs:.0f} s incl. model load"))  # fmt: skip
+    rows.append(
+        (
+            f"training ({cfg.train.loss}, batch {cfg.train.batch_size}, "
+            f"{args.train_examples} examples)",
+            f"{stats['examples_per_s']:.1f} examples/s",
+            f"{secs:.0f} s incl. model load",
+        )
+    )
 
     all_courses = load_courses(args.run)
     with tempfile.TemporaryDirectory() as tmp:
         idx_cfg = cfg.index.model_copy(update={"uri": "bench.db"})
-        t_index, _ = timed(lambda: build_index(args.run / "model", all_courses, idx_cfg,
-                                               Path(tmp)), repeat=2)  # fmt: skip
+        t_index, _ = timed(
+            lambda: build_index(args.run / "model", all_courses, idx_cfg, Path(tmp)), repeat=2
+        )
     rows.append((f"index: embed + insert {len(all_courses)} courses", f"{t_index:.2f} s", ""))
 
     served = Path(tempfile.mkdtemp()) / "run"
@@ -101,12 +107,22 @@ def main() -> None:
     rec.close()
     shutil.rmtree(served.parent, ignore_errors=True)
     rows += [
-        ("recommend: encode profile (torch)", f"p50 {median(enc):.1f} ms", f"p99 {pct(enc, 99):.1f} ms"),
-        ("recommend: filtered Milvus Lite search", f"p50 {median(search):.1f} ms",
-         f"p99 {pct(search, 99):.1f} ms"),
-        (f"recommend end to end ({len(profiles)} requests)", f"p50 {median(lat):.1f} ms",
-         f"p99 {pct(lat, 99):.1f} ms; target p50 < 20 ms"),
-    ]  # fmt: skip
+        (
+            "recommend: encode profile (torch)",
+            f"p50 {median(enc):.1f} ms",
+            f"p99 {pct(enc, 99):.1f} ms",
+        ),
+        (
+            "recommend: filtered Milvus Lite search",
+            f"p50 {median(search):.1f} ms",
+            f"p99 {pct(search, 99):.1f} ms",
+        ),
+        (
+            f"recommend end to end ({len(profiles)} requests)",
+            f"p50 {median(lat):.1f} ms",
+            f"p99 {pct(lat, 99):.1f} ms; target p50 < 20 ms",
+        ),
+    ]
 
     table = "| what | result | notes |\n|---|---|---|\n" + "\n".join(
         f"| {a} | {b} | {c} |" for a, b, c in rows

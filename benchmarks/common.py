@@ -20,9 +20,11 @@ def machine() -> str:
     except ImportError:
         torch_info = "no torch"
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"{mem:.0f} GiB, no GPU; Python {platform.python_version()}, {torch_info}; "
-            f"load average at start {os.getloadavg()[0]:.1f}")  # fmt: skip
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{mem:.0f} GiB, no GPU; Python {platform.python_version()}, {torch_info}; "
+        f"load average at start {os.getloadavg()[0]:.1f}"
+    )
 
 
 def pct(xs: list[float], q: float) -> float:
