@@ -46,6 +46,9 @@ test: setup lint k8s-check
 bench: setup
 	$(BIN)/python benchmarks/bench_timing.py
 	$(BIN)/python benchmarks/bench_quality.py
+	$(BIN)/python benchmarks/bench_serving.py
+	bash scripts/install_fonts.sh  # held-out fonts for the tracker benchmark (Debian packages)
+	$(BIN)/python benchmarks/bench_tracker.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""The offline default: RapidOCR (PP-OCRv4 weights inside the PyPI wheel) + layout + parser."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from urtraining.tracker.layout import cells_from_ocr, group_rows
+from urtraining.tracker.parser import ParseResult, parse_rows
+from urtraining.tracker.settings import TrackerSettings
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from urtraining.domain import TrackerEntry
+
+
+class OcrBackend:
+    name = "ocr"
+
+    def __init__(self, settings: TrackerSettings):
+        from rapidocr_onnxruntime import RapidOCR
+
+        threads = settings.ocr_threads or -1
+        self.settings = settings
+        self.engine = RapidOCR(
+            intra_op_num_threads=threads,
+            inter_op_num_threads=threads,
+            print_verbose=False,
+        )
+        # onnxruntime sessions are not documented as safe for concurrent run() from threads
+        self._lock = threading.Lock()
+
+    def read(self, image: Image.Image) -> list[TrackerEntry]:
+        return self.read_with_reason(image).entries
+
+    def read_with_reason(self, image: Image.Image) -> ParseResult:
+        rows = group_rows(cells_from_ocr(self.boxes(image)))
+        return parse_rows(rows, max_entries=self.settings.max_entries)
+
+    def boxes(self, image: Image.Image):
+        import numpy as np
+
+        prepared = prepare(image, self.settings.max_side)
+        with self._lock:
+            # cls is for upside-down lines; pages here are upright after EXIF transpose
+            result, _ = self.engine(np.asarray(prepared), use_cls=False)
+        return [(quad, text, score) for quad, text, score in (result or [])]
+
+
+def prepare(image: Image.Image, max_side: int) -> Image.Image:
+    """Grey, dark mode inverted to dark-on-light, shrunk to ``max_side``."""
+    from PIL import ImageOps, ImageStat
+
+    from urtraining.tracker.imaging import shrink
+
+    grey = ImageOps.grayscale(shrink(image, max_side))
+    if ImageStat.Stat(grey).median[0] < 110:
+        grey = ImageOps.invert(grey)
+    return grey.convert("RGB")

@@ -1,0 +1,37 @@
+"""How the tracker reads images: which backend, and the limits that protect it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from urtraining.errors import UsageError
+
+BACKENDS = ("ocr", "vlm", "transformers")
+
+
+class TrackerError(UsageError):
+    """An image the tracker cannot use: not an image, truncated, or unreadable by the model."""
+
+
+class TrackerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = "ocr"
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    #: decompression-bomb guard: checked from the header, before any pixel is decoded
+    max_pixels: int = Field(default=40_000_000, ge=1)
+    #: images are shrunk to this longest side before the model sees them (speed, not safety)
+    max_side: int = Field(default=2000, ge=64)
+    vlm_base_url: str | None = None
+    vlm_model: str | None = None
+    vlm_api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+    #: tokens the VLM may spend on one page; a workout page is rarely over 40 entries
+    vlm_max_tokens: int = Field(default=2048, ge=8)
+    max_entries: int = Field(default=100, ge=1)
+    #: transformers backend: a model folder (or hub id when online) and its device
+    hf_model: str | None = None
+    hf_device: str = "cpu"
+    #: OCR threads; None lets onnxruntime choose
+    ocr_threads: int | None = Field(default=None, ge=1)

@@ -1,0 +1,119 @@
+"""The offline default end to end: rendered programs -> RapidOCR -> layout -> parser, and the
+`urtraining track` command. Fonts: Pillow's bundled one only (always present)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from urtraining.tracker import (
+    TrackerSettings,
+    get_backend,
+    render_sample_program,
+    to_tracker_pages,
+    track_bytes,
+    track_bytes_explained,
+)
+from urtraining.tracker.fonts import TUNING_FONTS
+from urtraining.tracker.metrics import score
+from urtraining.tracker.render import render_sample
+
+BUNDLED = TUNING_FONTS[0]
+
+
+@pytest.fixture(scope="module")
+def ocr():
+    return get_backend(TrackerSettings())
+
+
+def _bytes(img: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("layout", ["numbered", "table", "phone_dark"])
+def test_rendered_programs_are_read(ocr, layout):
+    img, sample = render_sample(layout, BUNDLED, seed=5)
+    entries = track_bytes(_bytes(img), backend=ocr)
+    s = score(sample.truth, entries)
+    assert s.f1 >= 0.9, (layout, [e.content for e in entries])
+    assert s.section_right >= 0.9 * s.truth
+    # headings never become entries
+    assert not any(e.content.lower().startswith(("day ", "workout ")) for e in entries)
+
+
+def test_degraded_photo_is_still_read(ocr):
+    img, sample = render_sample("bulleted", BUNDLED, seed=2, degraded=True)
+    s = score(sample.truth, track_bytes(_bytes(img, "JPEG"), backend=ocr))
+    assert s.f1 >= 0.7
+
+
+def test_blank_and_text_only_pages_give_empty_lists_with_reasons(ocr):
+    blank = track_bytes_explained(_bytes(Image.new("RGB", (600, 400), "white")), backend=ocr)
+    assert blank.entries == [] and blank.reason == "no text found in the image"
+    from PIL import ImageDraw, ImageFont
+
+    img = Image.new("RGB", (900, 200), "white")
+    ImageDraw.Draw(img).text(
+        (30, 60),
+        "Thank you for training with us!",
+        fill="black",
+        font=ImageFont.load_default(size=34),
+    )
+    notes = track_bytes_explained(_bytes(img), backend=ocr)
+    assert notes.entries == [] and "no exercise lines" in notes.reason
+
+
+def test_sample_program_pages(tmp_path, ocr):
+    path = render_sample_program(tmp_path / "sample.png")
+    entries = track_bytes(path.read_bytes(), backend=ocr)
+    pages = to_tracker_pages(entries)
+    assert len(pages) == len(entries) >= 6
+    assert all(p.rows for p in pages)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = os.environ | {"HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "urtraining.cli", "track", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+
+
+@pytest.mark.slow
+def test_cli_one_image_many_images_and_bad_input(tmp_path):
+    good = render_sample_program(tmp_path / "good.png")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+
+    one = _cli(str(good), cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    entries = json.loads(one.stdout)
+    assert isinstance(entries, list) and entries and all("content" in e for e in entries)
+
+    many = _cli(str(good), str(bad), str(tmp_path / "missing.png"), "--pages", cwd=tmp_path)
+    assert many.returncode == 0, many.stderr
+    lines = [json.loads(line) for line in many.stdout.splitlines()]
+    assert [line["image"] for line in lines] == [str(good), str(bad), str(tmp_path / "missing.png")]
+    assert lines[0]["pages"][0]["rows"] and "error" not in lines[0]
+    assert "not an image" in lines[1]["error"] and "no such file" in lines[2]["error"]
+
+    failed = _cli(str(bad), cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stdout == "" and "Traceback" not in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1 and str(bad) in failed.stderr
+
+    unknown = _cli(str(good), "--backend", "magic", cwd=tmp_path)
+    assert unknown.returncode == 2 and "--backend" in unknown.stderr
