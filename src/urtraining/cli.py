@@ -319,18 +319,26 @@ def schema(name: str = typer.Argument(..., help="UserProfile, Course, Ranking, T
 
 # --- commands contributed by subpackages: each module defines typed functions, registered here
 # (keep each line's imports light: heavy libraries are imported inside the functions).
+from urtraining import pipeline_cli, registry_cli, serve_cli  # noqa: E402
 from urtraining.tracker import cli as tracker_cli  # noqa: E402
 
 app.command("track")(tracker_cli.track)
+app.command("serve")(serve_cli.serve)
+app.command("publish")(registry_cli.publish)
+app.command("promote")(registry_cli.promote)
+app.command("rollback")(registry_cli.rollback)
+app.add_typer(pipeline_cli.app, name="pipeline")
 
 
 def _setup_logging() -> None:
+    from rich.console import Console
     from rich.logging import RichHandler
 
     logging.basicConfig(
         level=os.environ.get("URTRAINING_LOG", "INFO"),
         format="%(message)s",
-        handlers=[RichHandler(show_path=False, show_time=False)],
+        # stderr: stdout carries the commands' JSON (recommend, track, publish, promote)
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
     )
     for noisy in ("httpx", "datasets", "urllib3", "filelock", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
