@@ -108,19 +108,7 @@ class Recommender:
             seen = [*m.completed_course_ids, *m.dropped_course_ids] if m else []
             filters.append(index.safety_filter(p, course_type, seen))
         hits = index.search(self.client, self.collection, vectors, filters, k)
-        return [
-            [
-                Recommendation(
-                    course_id=h["course_id"],
-                    score=round(h["score"], 6),
-                    title=h["title"],
-                    type=h["type"],
-                    level=h["level"],
-                )
-                for h in row
-            ]
-            for row in hits
-        ]
+        return _recommendations(hits)
 
     def close(self) -> None:
         self.client.close()
@@ -130,6 +118,22 @@ class Recommender:
 # copy of the course vectors searched with the same safety filters as index.safety_filter.
 # Milvus stays the source of truth: the copy is read from the collection behind the alias and
 # re-read when the alias moves (refresh()).
+
+
+def _recommendations(hits: list[list[dict]]) -> list[list[Recommendation]]:
+    return [
+        [
+            Recommendation(
+                course_id=h["course_id"],
+                score=round(h["score"], 6),
+                title=h["title"],
+                type=h["type"],
+                level=h["level"],
+            )
+            for h in row
+        ]
+        for row in hits
+    ]
 
 
 class CourseMatrix:
@@ -286,19 +290,7 @@ class FastRecommender(Recommender):
         else:
             filters = [index.safety_filter(p, course_type) for p in profiles]
             hits = index.search(self.client, self.collection, vectors, filters, k)
-        return [
-            [
-                Recommendation(
-                    course_id=h["course_id"],
-                    score=round(h["score"], 6),
-                    title=h["title"],
-                    type=h["type"],
-                    level=h["level"],
-                )
-                for h in row
-            ]
-            for row in hits
-        ]
+        return _recommendations(hits)
 
     def recommend(
         self,
