@@ -44,7 +44,7 @@ with _kserve_argv():
 from pydantic import ValidationError  # noqa: E402
 
 from serving import metrics  # noqa: E402
-from urtraining.errors import PayloadTooLarge, UsageError  # noqa: E402
+from urtraining.errors import PayloadTooLarge, UpstreamUnavailable, UsageError  # noqa: E402
 
 _MODEL_IN_PATH = re.compile(r"^/v[12]/models/([^/:]+)")
 
@@ -141,6 +141,10 @@ async def _too_large(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=413, content={"error": str(exc)})
 
 
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"error": str(exc)})
+
+
 async def _usage(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=400, content={"error": str(exc)})
 
@@ -166,6 +170,7 @@ def install(app: FastAPI, limits: Limits) -> None:
     """Our middleware and error mapping on KServe's FastAPI app (before it starts)."""
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_exception_handler(PayloadTooLarge, _too_large)
+    app.add_exception_handler(UpstreamUnavailable, _unavailable)
     app.add_exception_handler(UsageError, _usage)
     app.add_exception_handler(ValidationError, _validation)
     # urtraining.tracker.TrackerError (an unreadable image) is a UsageError: 400 as well.

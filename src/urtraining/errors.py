@@ -11,6 +11,11 @@ class PayloadTooLarge(UsageError):
     """A body, an image or a pixel count above the configured limit (HTTP 413)."""
 
 
+class UpstreamUnavailable(UsageError):
+    """A model server we call is unreachable or keeps failing: not the caller's fault, and
+    worth a retry (HTTP 503; on the command line one line and exit 2 like any other error)."""
+
+
 def known_errors() -> tuple[type[BaseException], ...]:
     """The exception types the CLI turns into a one-line message and exit code 2."""
     import click

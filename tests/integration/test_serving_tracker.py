@@ -249,3 +249,32 @@ def test_sigterm_finishes_in_flight_request_then_exits(server, image_bytes):
     assert result["r"].status_code == 200, result["r"].text
     assert len(result["r"].json()["predictions"]) == 2
     assert code == 0, server.log_tail()
+
+
+def test_unreachable_vlm_is_503_not_the_callers_fault(tmp_path, image_bytes):
+    import socket
+
+    with socket.socket() as s:  # a loopback port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    srv = ServerProcess(
+        [
+            "tracker",
+            "--backend",
+            "vlm",
+            "--vlm-base-url",
+            f"http://127.0.0.1:{dead}/v1",
+            "--vlm-model",
+            "none",
+        ],
+        env={"OPENAI_API_KEY": "test"},
+        log_path=tmp_path / "server.log",
+    )
+    srv.start()
+    try:
+        r = _v1(srv, {"instances": [{"image_b64": _b64(image_bytes)}]})
+        assert r.status_code == 503, r.text
+        assert "error" in r.json()
+        assert _v1(srv, {"instances": [{"nope": 1}]}).status_code == 400  # still serving
+    finally:
+        srv.stop()

@@ -12,6 +12,7 @@ import io
 import os
 from typing import TYPE_CHECKING
 
+from urtraining.errors import UpstreamUnavailable
 from urtraining.tracker.imaging import shrink
 from urtraining.tracker.parser import normalise_entries
 from urtraining.tracker.prompt import (
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from urtraining.domain import TrackerEntry
 
 
-class BackendUnavailable(TrackerError):
+class BackendUnavailable(TrackerError, UpstreamUnavailable):
     """The model server could not be reached or kept failing (HTTP callers: 503)."""
 
 
