@@ -334,14 +334,18 @@ def _setup_logging() -> None:
     from rich.console import Console
     from rich.logging import RichHandler
 
+    # Our own messages at URTRAINING_LOG (INFO); libraries only when something is wrong.
     logging.basicConfig(
-        level=os.environ.get("URTRAINING_LOG", "INFO"),
+        level=logging.WARNING,
         format="%(message)s",
         # stderr: stdout carries the commands' JSON (recommend, track, publish, promote)
         handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
     )
-    for noisy in ("httpx", "datasets", "urllib3", "filelock", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for ours in ("urtraining", "serving", "components", "pipelines"):
+        logging.getLogger(ours).setLevel(os.environ.get("URTRAINING_LOG", "INFO"))
+    # Milvus Lite's in-process gRPC server logs a traceback for optional RPCs it lacks
+    # (AllocTimestamp) although the client falls back and nothing fails.
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
 
 
 def main() -> None:
