@@ -39,6 +39,16 @@ def connect(uri: str, token: str | None = None):
     return MilvusClient(uri=uri, token=token or "")
 
 
+def disconnect(client, uri: str) -> None:
+    """Close ``client``; for a Milvus Lite file also stop the in-process server pymilvus
+    started for it, which otherwise holds the file's lock until this process exits."""
+    client.close()
+    if "://" not in uri:
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(uri)
+
+
 def _schema(dim: int):
     from pymilvus import DataType, MilvusClient
 
@@ -132,13 +142,14 @@ def build_index(model_dir: Path, courses: Sequence[Course], cfg, base_dir: Path)
         normalize_embeddings=True,
         convert_to_numpy=True,
     )
-    client = connect(resolve_uri(cfg.uri, base_dir), os.environ.get(cfg.token_env))
+    uri = resolve_uri(cfg.uri, base_dir)
+    client = connect(uri, os.environ.get(cfg.token_env))
     try:
         return publish_vectors(
             client, cfg.collection, courses, vectors, cfg.index_type, cfg.keep_versions
         )
     finally:
-        client.close()
+        disconnect(client, uri)
 
 
 def _str_list(values: Iterable[str]) -> str:

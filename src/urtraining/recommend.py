@@ -25,10 +25,11 @@ from urtraining.errors import UsageError
 
 
 class Recommender:
-    def __init__(self, model, client, collection: str):
+    def __init__(self, model, client, collection: str, uri: str = ""):
         self.model = model
         self.client = client
         self.collection = collection
+        self.uri = uri
 
     @classmethod
     def load(
@@ -54,7 +55,7 @@ class Recommender:
                 f"no Milvus collection {collection!r} at {milvus_uri} (run `urtraining index`)"
             )
         client.load_collection(collection)
-        return cls(load_encoder(model_dir), client, collection)
+        return cls(load_encoder(model_dir), client, collection, milvus_uri)
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> Recommender:
@@ -111,7 +112,7 @@ class Recommender:
         return _recommendations(hits)
 
     def close(self) -> None:
-        self.client.close()
+        index.disconnect(self.client, self.uri)
 
 
 # --- serving fast path (additive): a swappable encoder, an embedding cache and an in-process
