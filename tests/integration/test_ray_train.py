@@ -89,10 +89,12 @@ def test_killed_driver_rerun_resumes(train_data, tmp_path):
     first = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 400
-        while time.monotonic() < deadline and not list(storage.glob("*/checkpoint_*")):
+        # A checkpoint counts once the controller has registered it in its snapshot; a
+        # checkpoint folder alone may be one it was still copying when the kill came.
+        while time.monotonic() < deadline and not _registered_checkpoint(storage):
             assert first.poll() is None, "the first driver ended before any checkpoint"
             time.sleep(0.5)
-        assert list(storage.glob("*/checkpoint_*")), "no checkpoint was written"
+        assert _registered_checkpoint(storage), "no checkpoint was registered"
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -103,3 +105,10 @@ def test_killed_driver_rerun_resumes(train_data, tmp_path):
     stats = json.loads((out / "train_stats.json").read_text())
     assert stats["resumed_from_step"] >= 5 and stats["steps"] > stats["resumed_from_step"]
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def _registered_checkpoint(storage: Path) -> bool:
+    return any(
+        "checkpoint_" in snap.read_text(errors="ignore")
+        for snap in storage.glob("*/checkpoint_manager_snapshot.json")
+    )

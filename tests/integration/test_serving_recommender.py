@@ -24,6 +24,12 @@ LIMITS = {"URTRAINING_SERVE_MAX_INSTANCES": "8", "URTRAINING_SERVE_MAX_BODY_BYTE
 KEYS = {"course_id", "score", "title", "type", "level"}
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory) -> Path:
+    """One ONNX export per session, shared by the server and the in-process comparisons."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
 def _copy_run(run: Path, dest: Path) -> Path:
     shutil.copytree(run, dest, ignore=shutil.ignore_patterns("checkpoints"))
     return dest
