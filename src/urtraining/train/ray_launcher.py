@@ -136,7 +136,7 @@ def train_loop_per_worker(config: dict) -> None:
     import torch
     from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
 
-    from urtraining.train.trainer import build_trainer
+    from urtraining.train.trainer import build_trainer, train_stats
 
     cfg = TrainConfig.model_validate(config["cfg"])
     ctx = ray.train.get_context()
@@ -172,11 +172,7 @@ def train_loop_per_worker(config: dict) -> None:
         result = trainer.train(resume_from_checkpoint=resume_from)
 
         stats = {
-            "examples": len(trainer.train_dataset),
-            "steps": result.global_step,
-            "train_loss": result.training_loss,
-            "train_runtime_s": result.metrics.get("train_runtime"),
-            "examples_per_s": result.metrics.get("train_samples_per_second"),
+            **train_stats(trainer, result),
             "resumed_from_step": resumed_step,
             "workers": world,
             "per_worker_batch_size": trainer.args.per_device_train_batch_size,

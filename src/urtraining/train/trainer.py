@@ -100,6 +100,17 @@ def build_trainer(
     )
 
 
+def train_stats(trainer, result) -> dict:
+    """What a finished training reports, in-process or on Ray (train_stats.json)."""
+    return {
+        "examples": len(trainer.train_dataset),
+        "steps": result.global_step,
+        "train_loss": result.training_loss,
+        "train_runtime_s": result.metrics.get("train_runtime"),
+        "examples_per_s": result.metrics.get("train_samples_per_second"),
+    }
+
+
 def latest_checkpoint(output_dir: Path) -> str | None:
     """The newest complete checkpoint; the trainer writes ``trainer_state.json`` last, so a
     folder without it is one a kill interrupted."""
@@ -129,13 +140,7 @@ def train_model(cfg: TrainConfig, dataset_dir: Path, output_dir: Path) -> Path:
     model_dir = output_dir / "model"
     with atomic_dir(model_dir) as tmp:
         trainer.model.save(str(tmp))
-    stats = {
-        "examples": len(trainer.train_dataset),
-        "steps": result.global_step,
-        "train_loss": result.training_loss,
-        "train_runtime_s": result.metrics.get("train_runtime"),
-        "examples_per_s": result.metrics.get("train_samples_per_second"),
-        "resumed_from": resume,
-    }
-    write_json(output_dir / "train_stats.json", stats)
+    write_json(
+        output_dir / "train_stats.json", {**train_stats(trainer, result), "resumed_from": resume}
+    )
     return model_dir
