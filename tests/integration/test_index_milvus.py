@@ -46,7 +46,6 @@ def test_a_failed_build_leaves_the_serving_version_untouched(client, smoke_data)
 def test_filtered_search_returns_only_safe_courses(client, smoke_data):
     users, _, courses, _ = smoke_data
     index.publish_vectors(client, "courses", courses, _vectors(len(courses)))
-    by_id = {c.course_id: c for c in courses}
     q = _vectors(len(users), 3)
     filters = [index.safety_filter(u) for u in users]
     hits = index.search(client, "courses", q, filters, k=len(courses))
