@@ -88,10 +88,9 @@ def _reindexer(registry, courses: Path | None, milvus_uri: str | None, collectio
     def reindex(version: str) -> dict:
         import tempfile
 
-        from urtraining.index import build_index
-
         from urtraining.config import IndexConfig
         from urtraining.domain import Course
+        from urtraining.index import build_index
         from urtraining.io import read_jsonl
 
         cfg = IndexConfig()
