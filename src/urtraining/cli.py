@@ -346,6 +346,7 @@ def _setup_logging() -> None:
     # Milvus Lite's in-process gRPC server logs a traceback for optional RPCs it lacks
     # (AllocTimestamp) although the client falls back and nothing fails.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
 
 
 def main() -> None:

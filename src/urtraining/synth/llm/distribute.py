@@ -128,7 +128,7 @@ def _ray_stream(
     ds = ds.map_batches(
         _RayWorker,
         batch_size=batch_size,
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_gpus=1 if uses_gpu else 0,
         num_cpus=0 if uses_gpu else 1,
     )
