@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -84,7 +83,3 @@ def run_demo(out: Path, config: Path, sets: list[str]) -> None:
         return
     console.rule("Image-to-tracker on a rendered sample program")
     console.print(tracker_demo(out / "tracker-demo"))
-
-
-def example_profile(i: int = 0) -> str:
-    return json.dumps(EXAMPLES[i][1])

@@ -6,7 +6,6 @@ models. Contracts only grow by optional fields.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Literal
 
@@ -251,11 +250,3 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "TrackerEntry": TrackerEntry,
     "Recommendation": Recommendation,
 }
-
-
-def json_schema(name: str) -> dict:
-    return SCHEMA_MODELS[name].model_json_schema()
-
-
-def dump_jsonl_line(record: BaseModel) -> str:
-    return json.dumps(record.model_dump(mode="json", exclude_none=True), ensure_ascii=False)

@@ -206,8 +206,3 @@ def lookup(client, collection: str, ids: Sequence[str], fields: Sequence[str]) -
     return client.query(
         collection, filter=f"course_id in {_str_list(ids)}", output_fields=list(fields)
     )
-
-
-def milvus_file(run_dir: Path, uri: str) -> Path | None:
-    resolved = resolve_uri(uri, run_dir)
-    return None if "://" in resolved else Path(resolved)
