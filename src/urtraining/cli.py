@@ -330,23 +330,28 @@ app.command("rollback")(registry_cli.rollback)
 app.add_typer(pipeline_cli.app, name="pipeline")
 
 
+OUR_LOGGERS = ("urtraining", "serving", "components", "pipelines")
+
+
+def _ours_or_warning(record: logging.LogRecord) -> bool:
+    # Some libraries (bm25s) set their own loggers to DEBUG at import; only a warning or
+    # worse from them reaches the user.
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in OUR_LOGGERS
+
+
 def _setup_logging() -> None:
     from rich.console import Console
     from rich.logging import RichHandler
 
-    # Our own messages at URTRAINING_LOG (INFO); libraries only when something is wrong.
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(message)s",
-        # stderr: stdout carries the commands' JSON (recommend, track, publish, promote)
-        handlers=[RichHandler(console=Console(stderr=True), show_path=False, show_time=False)],
-    )
-    for ours in ("urtraining", "serving", "components", "pipelines"):
+    # stderr: stdout carries the commands' JSON (recommend, track, publish, promote)
+    handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False)
+    handler.addFilter(_ours_or_warning)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
+    for ours in OUR_LOGGERS:
         logging.getLogger(ours).setLevel(os.environ.get("URTRAINING_LOG", "INFO"))
     # Milvus Lite's in-process gRPC server logs a traceback for optional RPCs it lacks
     # (AllocTimestamp) although the client falls back and nothing fails.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG
 
 
 def main() -> None:
