@@ -66,6 +66,17 @@ def _config(run: Path | None, config: Path | None, sets: list[str]):
     return load_config(config, sets)
 
 
+DEFAULT_CONFIG = Path("configs/local.yaml")
+
+
+def _embedded_or(config: Path, sets: list[str]):
+    """``config``; the embedded default file may be absent (run outside the repository),
+    and then the built-in defaults it mirrors apply. Any other missing file is an error."""
+    from urtraining.config import load_config
+
+    return load_config(None if config == DEFAULT_CONFIG and not config.exists() else config, sets)
+
+
 def _roster_overrides(prefix: str, backend, model, base_url) -> list[str]:
     sets = [f"{prefix}.backend={backend.value}"] if backend else []
     if model or base_url:
@@ -81,18 +92,15 @@ def _roster_overrides(prefix: str, backend, model, base_url) -> list[str]:
 
 @app.command()
 def run(
-    config: Path = typer.Option(Path("configs/local.yaml"), "--config", "-c"),
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
     out: Path = typer.Option(Path("runs/demo"), "--out", "--run"),
     sets: list[str] = SetOpt,
     force: bool = typer.Option(False, help="rerun every stage even if unchanged"),
 ):
     """Run the whole local pipeline: synth, rank, assemble, train, evaluate, index."""
-    from urtraining.config import load_config
     from urtraining.runner import run_pipeline
 
-    cfg = load_config(
-        config if config.exists() or config != Path("configs/local.yaml") else None, sets
-    )
+    cfg = _embedded_or(config, sets)
     run_pipeline(cfg, out, force=force)
     _print_metrics(out)
 
@@ -110,6 +118,7 @@ def synth(
 ):
     """Generate synthetic users, courses (with coach forms) or coach forms."""
     from urtraining import runner
+    from urtraining.io import write_jsonl
     from urtraining.synth import get_generator
 
     sets = [*sets, *_roster_overrides("synth", backend, model, base_url)]
@@ -120,37 +129,31 @@ def synth(
         runner.prepare_run(out, cfg)
         runner.run_stage(runner.get_stage("synth"), out, cfg, force=True)
         return
-    cfg = _config(out, config, sets)
-    out.mkdir(parents=True, exist_ok=True)
-    gen = get_generator(cfg.synth, out / "cache")
-    from urtraining.io import write_jsonl
-
     if what is What.users:
-        courses = runner.load_courses(out) if (out / "courses.jsonl").exists() else []
-        pairs = gen.users(n or cfg.synth.n_users, cfg.synth.seed, courses)
-        write_jsonl(out / "users.jsonl", [u for u, _ in pairs])
-        write_jsonl(out / "metadata.jsonl", [m for _, m in pairs if m is not None])
-        typer.echo(f"{len(pairs)} users -> {out / 'users.jsonl'}", err=True)
+        sets.extend([f"synth.n_users={n}"] if n else [])
+        cfg = _config(out, config, sets)
+        out.mkdir(parents=True, exist_ok=True)
+        # histories need courses: simulated over courses.jsonl when the folder has one
+        stats = runner.synth_users(out, cfg, with_history=(out / "courses.jsonl").is_file())
     elif what is What.courses:
-        courses = gen.courses(n or cfg.synth.n_courses, cfg.synth.seed)
-        write_jsonl(out / "courses.jsonl", courses)
-        typer.echo(f"{len(courses)} courses -> {out / 'courses.jsonl'}", err=True)
+        sets.extend([f"synth.n_courses={n}"] if n else [])
+        cfg = _config(out, config, sets)
+        out.mkdir(parents=True, exist_ok=True)
+        stats = runner.synth_courses(out, cfg)
     else:
-        coaches_fn = getattr(gen, "coaches", None)
+        cfg = _config(out, config, sets)
+        out.mkdir(parents=True, exist_ok=True)
+        gen = get_generator(cfg.synth, out / "cache")
         count = n or cfg.synth.n_courses
+        coaches_fn = getattr(gen, "coaches", None)
         coaches = (
             coaches_fn(count, cfg.synth.seed)
             if coaches_fn
             else [c.coach for c in gen.courses(count, cfg.synth.seed)]
         )
         write_jsonl(out / "coaches.jsonl", coaches)
-        typer.echo(f"{len(coaches)} coach forms -> {out / 'coaches.jsonl'}", err=True)
-    if accounting := getattr(gen, "accounting", None):
-        typer.echo(json.dumps(_plain(accounting), indent=2), err=True)
-
-
-def _plain(obj):
-    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
+        stats = {"coaches": len(coaches), **runner.accounting_stats(gen, "coaches")}
+    typer.echo(json.dumps(stats, indent=2), err=True)
 
 
 def _one_stage(name: str, run_dir: Path, config: Path | None, sets: list[str]) -> None:
@@ -298,13 +301,13 @@ def _print_metrics(run_dir: Path) -> None:
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out"),
-    config: Path = typer.Option(Path("configs/local.yaml"), "--config", "-c"),
+    config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c"),
     sets: list[str] = SetOpt,
 ):
     """The main job on the embedded defaults, then example recommendations (and a tracker)."""
     from urtraining.demo import run_demo
 
-    run_demo(out, config, sets)
+    run_demo(out, _embedded_or(config, sets))
 
 
 @app.command()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from urtraining.config import load_config
+from urtraining.config import RunConfig
 
 console = Console()
 
@@ -53,13 +53,12 @@ EXAMPLES = (
 )
 
 
-def run_demo(out: Path, config: Path, sets: list[str]) -> None:
+def run_demo(out: Path, cfg: RunConfig) -> None:
     from urtraining.cli import _print_metrics
     from urtraining.domain import CourseType, UserProfile
     from urtraining.recommend import Recommender
     from urtraining.runner import run_pipeline
 
-    cfg = load_config(config if config.exists() else None, sets)
     run_pipeline(cfg, out)
     _print_metrics(out)
 

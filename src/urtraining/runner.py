@@ -94,7 +94,7 @@ def synth_courses(run: Path, cfg: RunConfig) -> dict:
     gen = get_generator(cfg.synth, run / "cache")
     courses = gen.courses(cfg.synth.n_courses, cfg.synth.seed)
     write_jsonl(run / "courses.jsonl", courses)
-    return {"courses": len(courses), **_accounting(gen, "courses")}
+    return {"courses": len(courses), **accounting_stats(gen, "courses")}
 
 
 def synth_users(run: Path, cfg: RunConfig, with_history: bool) -> dict:
@@ -106,7 +106,7 @@ def synth_users(run: Path, cfg: RunConfig, with_history: bool) -> dict:
     courses = load_courses(run) if with_history else []
     pairs = gen.users(cfg.synth.n_users, cfg.synth.seed, courses)
     write_jsonl(run / "users.jsonl", [u for u, _ in pairs])
-    stats = {"users": len(pairs), **_accounting(gen, "users")}
+    stats = {"users": len(pairs), **accounting_stats(gen, "users")}
     if with_history:
         write_jsonl(run / "metadata.jsonl", [m for _, m in pairs if m is not None])
         write_diversity(run, [u for u, _ in pairs], courses)
@@ -132,7 +132,7 @@ def write_diversity(run: Path, users, courses) -> None:
     write_json(run / "diversity.json", diversity_report(users, courses))
 
 
-def _accounting(obj, task: str) -> dict:
+def accounting_stats(obj, task: str) -> dict:
     accounting = getattr(obj, "accounting", None)
     return {f"accounting_{task}": _plain(accounting)} if accounting else {}
 
@@ -143,7 +143,11 @@ def stage_rank(run: Path, cfg: RunConfig) -> dict:
     teacher = get_teacher(cfg.teacher, run / "cache")
     rankings = teacher.rank_many(load_users(run), load_metadata(run), load_courses(run))
     write_jsonl(run / "rankings.jsonl", rankings)
-    return {"rankings": len(rankings), "teacher": teacher.name, **_accounting(teacher, "ranking")}
+    return {
+        "rankings": len(rankings),
+        "teacher": teacher.name,
+        **accounting_stats(teacher, "ranking"),
+    }
 
 
 def stage_assemble(run: Path, cfg: RunConfig) -> dict:

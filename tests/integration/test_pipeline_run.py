@@ -156,3 +156,16 @@ def test_bad_config_value_exits_2_naming_the_field(tmp_path):
     assert out.returncode == 2
     assert "train.loss" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_synth_courses_then_users_with_histories_over_them(tmp_path):
+    out = tmp_path / "gen"
+    assert cli("synth", "courses", "-n", 12, "--out", out).returncode == 0
+    made = cli("synth", "users", "-n", 10, "--out", out)
+    assert made.returncode == 0, made.stderr
+    courses = {json.loads(line)["course_id"] for line in (out / "courses.jsonl").open()}
+    users = [json.loads(line) for line in (out / "users.jsonl").open()]
+    histories = [json.loads(line) for line in (out / "metadata.jsonl").open()]
+    assert len(courses) == 12 and len(users) == 10 and 0 < len(histories) <= 10
+    for h in histories:
+        assert set(h["completed_course_ids"]) | set(h["dropped_course_ids"]) <= courses
