@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,47 +41,65 @@ class Job:
 
 
 class Batcher:
-    """Runs ``fn(jobs) -> results`` on one worker thread, batching jobs that queue meanwhile.
+    """Runs ``fn(jobs) -> results`` on ``workers`` threads, batching jobs that queue meanwhile.
 
-    Lives on the event loop: ``submit`` appends and awaits; a single drain task takes what
-    has queued (up to ``max_items`` instances), runs it off the loop, hands out results.
-    A job's exception goes to that job only.
+    Lives on the event loop: ``submit`` appends and awaits; up to ``workers`` drain tasks take
+    what has queued (up to ``max_items`` instances, shared fairly between idle workers), run
+    it off the loop, hand out results. A job's exception goes to that job only.
     """
 
     def __init__(
-        self, fn: Callable[[list[Job]], list[Any]], max_items: int, pool: ThreadPoolExecutor
+        self,
+        fn: Callable[[list[Job]], list[Any]],
+        max_items: int,
+        pool: ThreadPoolExecutor,
+        workers: int = 1,
     ):
         self.fn = fn
         self.max_items = max_items
         self.pool = pool
+        self.workers = max(1, workers)
         self._queue: list[tuple[Job, asyncio.Future]] = []
-        self._draining = False
+        self._draining = 0  # drain tasks alive
+        self._busy = 0  # of them, running fn now
 
     async def submit(self, job: Job) -> Any:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self._queue.append((job, fut))
-        if not self._draining:
-            self._draining = True
+        if self._draining < self.workers:
+            self._draining += 1
             loop.create_task(self._drain())
         return await fut
+
+    def _take(self) -> list[tuple[Job, asyncio.Future]]:
+        # an idle worker will start on the rest: split the queue instead of taking it all
+        queued = sum(len(job.profiles) for job, _ in self._queue)
+        idle = self.workers - self._busy  # this one included
+        cap = min(self.max_items, -(-queued // idle))
+        batch: list[tuple[Job, asyncio.Future]] = []
+        n = 0
+        while self._queue and (not batch or n + len(self._queue[0][0].profiles) <= cap):
+            item = self._queue.pop(0)
+            batch.append(item)
+            n += len(item[0].profiles)
+        return batch
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._queue:
-                batch: list[tuple[Job, asyncio.Future]] = []
-                n = 0
-                while self._queue and (
-                    not batch or n + len(self._queue[0][0].profiles) <= self.max_items
-                ):
-                    item = self._queue.pop(0)
-                    batch.append(item)
-                    n += len(item[0].profiles)
+                batch = self._take()
+                if self._queue and self._draining < self.workers:
+                    self._draining += 1  # what _take left is for an idle worker
+                    loop.create_task(self._drain())
+                self._busy += 1
                 try:
                     results = await loop.run_in_executor(self.pool, self.fn, [j for j, _ in batch])
                 except Exception as exc:  # the whole batch failed: every job hears why
                     results = [exc] * len(batch)
+                finally:
+                    self._busy -= 1
                 for (_, fut), res in zip(batch, results, strict=True):
                     if fut.done():  # the client went away
                         continue
@@ -89,7 +108,7 @@ class Batcher:
                     else:
                         fut.set_result(res)
         finally:
-            self._draining = False
+            self._draining -= 1
 
 
 def fetch_model(uri: str, cache_root: Path | None = None) -> Path:
@@ -134,7 +153,9 @@ class RecommenderModel(kserve.Model):
         batching: bool = True,
         max_batch: int = 32,
         refresh_s: float = 30.0,
-        threads: int = 1,
+        threads: int = 2,
+        workers: int = 1,
+        max_seq_length: int | None = None,
         limits: Limits | None = None,
     ):
         super().__init__(name)
@@ -150,13 +171,18 @@ class RecommenderModel(kserve.Model):
         self.max_batch = max_batch
         self.refresh_s = refresh_s
         self.threads = threads
+        self.max_seq_length = max_seq_length
         self.limits = limits or Limits()
-        # One worker: the encoder is fastest on one thread per call (MEASURED.md) and the
-        # event loop keeps the other core for HTTP, JSON and validation.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._batcher = Batcher(self._run_batch, max_batch if batching else 1, self._pool)
+        # Encoder calls run off the event loop on `workers` threads, each call on `threads`
+        # onnxruntime threads; benchmarks/results/serving.md compares the mixes on 2 cores.
+        self.workers = max(1, workers)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=name)
+        self._batcher = Batcher(
+            self._run_batch, max_batch if batching else 1, self._pool, self.workers
+        )
         self._refresher: asyncio.Task | None = None
         self._cache_seen = (0, 0)
+        self._cache_lock = threading.Lock()
         self.rec: Any = None
 
     def load(self) -> bool:
@@ -173,7 +199,8 @@ class RecommenderModel(kserve.Model):
                 )
             # ready means: weights loaded, collection loaded and, in memory, its vectors read
             rec.configure(model_dir, self.encoder, self.cache_size, self.in_memory,
-                          threads=self.threads or None)  # fmt: skip
+                          threads=self.threads or None,
+                          max_seq_length=self.max_seq_length)  # fmt: skip
             rec.recommend([_WARMUP], k=1)  # first-call allocations happen now, not on a user
         self.rec = rec
         self.ready = True
@@ -250,9 +277,10 @@ class RecommenderModel(kserve.Model):
         hits = getattr(self.rec.model, "hits", None)
         if hits is None:
             return 0, 0
-        misses = self.rec.model.misses
-        dh, dm = hits - self._cache_seen[0], misses - self._cache_seen[1]
-        self._cache_seen = (hits, misses)
+        with self._cache_lock:  # workers finish batches concurrently
+            hits, misses = self.rec.model.hits, self.rec.model.misses
+            dh, dm = hits - self._cache_seen[0], misses - self._cache_seen[1]
+            self._cache_seen = (hits, misses)
         if dh:
             metrics.CACHE_TOTAL.labels(self.name, "hit").inc(dh)
         if dm:

@@ -184,6 +184,7 @@ class OnnxEncoder:
         quantized: bool = True,
         threads: int | None = 1,
         cache_dir: str | Path | None = None,
+        max_seq_length: int | None = None,
     ):
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -208,6 +209,9 @@ class OnnxEncoder:
         # concurrency comes from batching requests, not from threads inside one encode.
         if threads:
             opts.intra_op_num_threads = threads
+        # Idle pool threads spin by default: in a server they would take the core that the
+        # event loop needs for HTTP and JSON between two encoder calls.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -216,12 +220,18 @@ class OnnxEncoder:
         if not tok_file.is_file():
             raise UsageError(f"{tok_file}: missing (the ONNX encoder needs a fast tokenizer)")
         self.tokenizer = Tokenizer.from_file(str(tok_file))
-        self.tokenizer.enable_truncation(max_length=self.layout.max_seq_length)
+        #: tokens kept per text: the folder's own limit unless told fewer
+        self.max_seq_length = min(max_seq_length or self.layout.max_seq_length,
+                                  self.layout.max_seq_length)  # fmt: skip
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
         pad_id = self.tokenizer.token_to_id("[PAD]")
         self.tokenizer.enable_padding(pad_id=pad_id if pad_id is not None else 0)
         self._local = threading.local()
-        #: seconds of the last call on this thread, by stage
-        self.last_timings: dict[str, float] = {}
+
+    @property
+    def last_timings(self) -> dict[str, float]:
+        """Seconds of the last call on this thread, by stage (servers encode on several)."""
+        return getattr(self._local, "timings", {})
 
     @property
     def prompts(self) -> dict[str, str]:
@@ -273,7 +283,7 @@ class OnnxEncoder:
             out = np.concatenate(parts).astype(np.float32, copy=False)
         if self.layout.normalize or normalize_embeddings:
             out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        self.last_timings = {"tokenize": t_tok, "encode": t_enc}
+        self._local.timings = {"tokenize": t_tok, "encode": t_enc}
         return out[0] if single else out
 
     def encode_query(self, sentences: str | Sequence[str], **kwargs: Any) -> np.ndarray:
@@ -304,19 +314,31 @@ def load_encoder(
     kind: str = "onnx-int8",
     threads: int | None = 1,
     cache_dir: str | Path | None = None,
+    max_seq_length: int | None = None,
 ) -> Encoder:
-    """A torch SentenceTransformer or an OnnxEncoder for the same folder."""
+    """A torch SentenceTransformer or an OnnxEncoder for the same folder.
+
+    ``max_seq_length`` truncates texts to fewer tokens than the model allows: encoding time
+    grows with tokens, so a server can trade the tail of long texts for speed (measured in
+    benchmarks/bench_serving.py, rankings included).
+    """
     if kind not in ENCODER_KINDS:
         raise UsageError(f"encoder: {kind!r} is not one of {', '.join(ENCODER_KINDS)}")
+    if max_seq_length is not None and max_seq_length < 8:
+        raise UsageError(f"max_seq_length: {max_seq_length} is below 8 tokens")
     if kind == "torch":
         import torch
         from sentence_transformers import SentenceTransformer
 
         if threads:
             torch.set_num_threads(threads)
-        return SentenceTransformer(str(model_dir), device="cpu")
+        model = SentenceTransformer(str(model_dir), device="cpu")
+        if max_seq_length:
+            model.max_seq_length = min(max_seq_length, model.max_seq_length)
+        return model
     quantized = kind == "onnx-int8"
-    return OnnxEncoder(model_dir, quantized=quantized, threads=threads, cache_dir=cache_dir)
+    return OnnxEncoder(model_dir, quantized=quantized, threads=threads, cache_dir=cache_dir,
+                       max_seq_length=max_seq_length)  # fmt: skip
 
 
 class CachedEncoder:

@@ -250,16 +250,21 @@ class FastRecommender(Recommender):
         cache_size: int = 4096,
         in_memory: bool = True,
         threads: int | None = 1,
+        max_seq_length: int | None = None,
     ) -> FastRecommender:
         from urtraining.encoders import CachedEncoder, load_encoder
         from urtraining.train.trainer import resolve_model_path
 
         if encoder != "torch":
-            self.model = load_encoder(resolve_model_path(str(model_dir)), encoder, threads)
-        elif threads:
-            import torch
+            self.model = load_encoder(resolve_model_path(str(model_dir)), encoder, threads,
+                                      max_seq_length=max_seq_length)  # fmt: skip
+        else:
+            if threads:
+                import torch
 
-            torch.set_num_threads(threads)
+                torch.set_num_threads(threads)
+            if max_seq_length:
+                self.model.max_seq_length = min(max_seq_length, self.model.max_seq_length)
         if cache_size > 0:
             self.model = CachedEncoder(self.model, cache_size)
         self.matrix = CourseMatrix.from_milvus(self.client, self.collection) if in_memory else None

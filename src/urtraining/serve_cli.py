@@ -42,8 +42,17 @@ def serve(
     ),
     batching: bool = typer.Option(True, help="recommender: batch concurrent requests"),
     threads: int = typer.Option(
-        1, min=0, help="recommender: encoder threads per call (0: the library's default)"
+        2, min=0, help="recommender: encoder threads per call (0: the library's default)"
     ),
+    workers: int = typer.Option(
+        1, min=1, help="recommender: encoder calls in parallel (each on --threads threads)"
+    ),
+    max_seq_length: int | None = typer.Option(
+        None,
+        "--max-seq-length",
+        min=8,
+        help="recommender: tokens kept per profile text (default: the model's limit)",
+    ),  # fmt: skip
     backend: str = typer.Option("ocr", help="tracker: ocr | vlm | transformers"),
     vlm_base_url: str | None = typer.Option(None, "--vlm-base-url"),
     vlm_model: str | None = typer.Option(None, "--vlm-model"),
@@ -74,6 +83,8 @@ def serve(
             in_memory=search == "memory",
             batching=batching,
             threads=threads,
+            workers=workers,
+            max_seq_length=max_seq_length,
             limits=limits,
         )
     else:

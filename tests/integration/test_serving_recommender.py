@@ -261,6 +261,15 @@ def test_fast_path_matches_plain_recommender(smoke_run, users, onnx_cache, tmp_p
         overlap = np.mean([len({r.course_id for r in a} & {r.course_id for r in b}) / 8
                            for a, b in zip(int8, base[None], strict=True)])  # fmt: skip
         assert overlap >= 0.75, overlap
+
+        # --max-seq-length: texts cut to 16 tokens; what differs after them is not seen
+        fast.configure(run / "model", encoder="onnx-int8", cache_size=0, in_memory=True,
+                       max_seq_length=16)  # fmt: skip
+        assert fast.model.max_seq_length == 16
+        twin = profiles[0].model_copy(update={"notes": "something else entirely"})
+        a, b = fast.encode([profiles[0], twin])
+        assert float(a @ b) > 0.9999
+        assert float(np.min(np.sum(fast.encode(profiles) * int8_vecs, axis=1))) < 0.999
     finally:
         fast.close()
 
