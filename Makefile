@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_serving.py
 	bash scripts/install_fonts.sh  # held-out fonts for the tracker benchmark (Debian packages)
 	$(BIN)/python benchmarks/bench_tracker.py
+	$(BIN)/python benchmarks/bench_tracker.py --no-repair --out benchmarks/results/tracker-no-repair.md
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -7,7 +7,7 @@ Shared by every backend: OCR rows go through :func:`parse_rows`; a VLM's entries
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from urtraining.domain import TrackerEntry
 from urtraining.tracker.layout import Row
@@ -135,8 +135,17 @@ def _entry(
     )
 
 
-def parse_rows(rows: Iterable[Row | str], max_entries: int = 100) -> ParseResult:
-    """Rows in reading order -> entries. A table row is one entry; headings are never entries."""
+def parse_rows(
+    rows: Iterable[Row | str],
+    max_entries: int = 100,
+    fix: Callable[[str], str] | None = None,
+) -> ParseResult:
+    """Rows in reading order -> entries. A table row is one entry; headings are never entries.
+
+    ``fix`` rewrites each line's text first (the OCR backend's :mod:`ocr_repair`): on whole
+    lines, since OCR often cuts one number into two boxes ("5 XI" | "5 REPS").
+    """
+    fix = fix or (lambda text: text)
     entries: list[TrackerEntry] = []
     headings: list[str] = []
     notes: list[str] = []
@@ -168,12 +177,12 @@ def parse_rows(rows: Iterable[Row | str], max_entries: int = 100) -> ParseResult
         if table is not None:
             text = table.read(row)
             if text is not None:
-                line = _Line(text)
+                line = _Line(fix(text))
                 if line.name and (line.q.any or line.q.rest_s is not None):
                     entries.append(_entry(line, section))
                 continue
             table = None
-        line = _Line(row.text)
+        line = _Line(fix(row.text))
         if line.is_strong_heading():
             flush_pending()
             section = line.text.rstrip(":").strip()

@@ -35,3 +35,5 @@ class TrackerSettings(BaseModel):
     hf_device: str = "cpu"
     #: OCR threads; None lets onnxruntime choose
     ocr_threads: int | None = Field(default=None, ge=1)
+    #: fix OCR's lookalike digits and misspelt exercise words (urtraining.tracker.ocr_repair)
+    ocr_repair: bool = True

@@ -36,7 +36,10 @@ class OcrBackend:
 
     def read_with_reason(self, image: Image.Image) -> ParseResult:
         rows = group_rows(cells_from_ocr(self.boxes(image)))
-        return parse_rows(rows, max_entries=self.settings.max_entries)
+        fix = None
+        if self.settings.ocr_repair:
+            from urtraining.tracker.ocr_repair import repair as fix
+        return parse_rows(rows, max_entries=self.settings.max_entries, fix=fix)
 
     def boxes(self, image: Image.Image):
         import numpy as np

@@ -1,0 +1,206 @@
+"""Fix what OCR misreads in workout lines: letters inside numbers, misspelt exercise words.
+
+Handwriting-like fonts are where RapidOCR slips (benchmarks/results/tracker.md): a ``0``
+read as ``O``, a ``5`` as ``S``, ``2x10`` as ``Zxlo``, ``Shrugs`` as ``Shrgs``. Two passes,
+each applied only where the context says a number or a known word was meant:
+
+* :func:`repair_numbers`: a lookalike letter becomes a digit when it sits inside a number,
+  right before a unit (``IO MIN``), or around the ``x`` of sets x reps; free text is left
+  alone, since no rule fires without a digit, a unit or an ``x`` beside it.
+* :class:`Lexicon`: a word that is not in the exercise vocabulary (the 873 names of
+  ``urtraining/data/exercises.json``, the sports drills of ``urtraining.synth.catalogue``
+  and the words coaches write around them) becomes the one vocabulary word within one edit
+  (two for long words). Ties and far words stay as read: a wrong "fix" is worse than a typo.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+
+from rapidfuzz.distance import Indel, Levenshtein
+from rapidfuzz.process import extract
+
+# letter -> the digit OCR took it for
+_DIGIT_OF = str.maketrans({
+    "O": "0", "o": "0", "D": "0", "Q": "0",
+    "I": "1", "l": "1", "|": "1", "i": "1", "!": "1",
+    "Z": "2", "z": "2",
+    "S": "5", "s": "5",
+    "G": "6", "b": "6",
+    "B": "8",
+    "g": "9", "q": "9",
+})  # fmt: skip
+_LOOK = r"OoDQIl|i!ZzSsGbBgq"
+_UNIT = r"(?:s|sec|secs|min|mins|m|kg|kgs|lb|lbs|reps?|sets?|x)"
+
+
+def _digits(text: str) -> str:
+    return text.translate(_DIGIT_OF)
+
+
+def repair_numbers(text: str) -> str:
+    """Lookalike letters back to digits where a number is meant (see the module doc)."""
+    # "47.S kg", "22.SKG": the decimal of a load (not "1.SQUATS": a unit or an end follows)
+    text = re.sub(
+        r"(?<=\d[.,])[SsOoIlZz](?=\s?(?:kg|kgs|lb|lbs|%|km|m|min|s)\b|\s|$|[,;)])",
+        lambda m: _digits(m.group()),
+        text,
+        flags=re.I,
+    )
+    # "3 OMIN", "1 OREPS", "9 OS", "2 os": a 0 split off its number and read as a letter
+    text = re.sub(rf"(?<=\b\d)\s?[Oo](?=\s?{_UNIT}\b)", "0", text, flags=re.I)
+    # "45 srest", "3 MINREST": a unit glued to the word after it
+    text = re.sub(
+        r"(?<=[\dOoIl])(\s?)(s|sec|secs|min|mins|m|kg)(?=(?:rest|recovery|reps|sets)\b)",
+        r"\1\2 ",
+        text,
+        flags=re.I,
+    )
+    # "IO MIN", "l min", "REST GOS": a number of lookalikes right before its unit
+    text = re.sub(
+        rf"(?<![\w.])([{_LOOK}\d]*[{_LOOK}][{_LOOK}\d]*?)(\s?)(?=(?:[Ss]|sec|secs|min|mins|"
+        rf"MIN|MINS|SEC|kg|KG|reps|REPS)\b)",
+        _lookalike_before_unit,
+        text,
+    )
+    # "Zxlo" -> "2x10", "4 XI 0" -> "4 x 10", "6 xzo 0 m" -> "6 x 200 m" (0, 1, 2 only: an
+    # S or G after the x is more often a unit or a word than a 5 or a 6)
+    text = re.sub(
+        r"(?<!\w)([\dOoIlZz|]{1,2})(\s*[xX×]\s*)"
+        r"((?:[Ss](?=[\dOoIlZz|]))?(?:[\dOoIlZz|]\s?){0,3}[\dOoIlZz|])"
+        r"(?=[^A-Za-z]|$|(?:s|sec|secs|min|mins|m|kg|reps?)\b|m[a-z]{3,})",
+        _around_times,
+        text,
+        flags=re.I,
+    )
+    # "50 MBREASTSTROKE": a metre sign glued to the stroke (but "min", "mile", "metres")
+    text = re.sub(r"(?<=\d)\s?([mM])(?!in|IN|ile|ILE|et|ET)(?=[A-Za-z]{3,})", r" \1 ", text)
+    return text
+
+
+def _lookalike_before_unit(m: re.Match) -> str:
+    run, space = m.group(1), m.group(2)
+    letters = [c for c in run if not c.isdigit()]
+    bare_s = bool(re.match(r"\s?[Ss]\b", m.string[m.end(1) :]))
+    # one lone letter is a word ("a", "Is") unless it is an I/l read for a 1 before a unit
+    if len(run) == 1 and (run not in "Il|" or bare_s):
+        return m.group(0)
+    # an English word before a unit ("Is 5 min"): only digit-like shapes are repaired
+    if any(c in "bgqisSB" for c in letters) and not any(c.isdigit() for c in run):
+        return m.group(0)
+    return _digits(run) + (space or " ")
+
+
+def _around_times(m: re.Match) -> str:
+    left, right = m.group(1), m.group(3)
+    for side in (left, right.replace(" ", "")):
+        if not any(c.isdigit() for c in side) and not re.fullmatch(r"[Ss]?[IlZzOo|]+", side):
+            return m.group(0)  # a word with an x in it ("Box 10 min"), not sets x reps
+    if " " in right and not re.search(rf"[{_LOOK}]", right):
+        return m.group(0)  # "8 1 min": two numbers, not one split by OCR
+    return f"{_digits(left)} x {_digits(right.replace(' ', ''))}"
+
+
+# Words coaches write around exercises (units, fillers, headings): never "corrected".
+_COMMON = """
+sets set reps rep repetitions rounds round rest recovery break min mins minute minutes sec
+secs second seconds hour hours kg kgs lb lbs km meters metres yards of each per side sides
+and with at between then or to a the for on off max easy hard slow fast tempo week day
+days workout session upper lower body full push pull legs core cardio warm up cool down
+main circuit finisher superset accessory conditioning strength mobility stretching
+monday tuesday wednesday thursday friday saturday sunday notes note coach program plan
+weekly training block phase hypertrophy summer prep my total one two three four five six
+seven eight nine ten twice times run jog walk swim cycle bike row hike
+"""
+
+
+class Lexicon:
+    """The exercise vocabulary, and the nearest in-vocabulary word for a misread one."""
+
+    def __init__(self, words: set[str]):
+        self.words = {w.lower() for w in words if len(w) >= 2}
+        # two-letter words ("jm" of "JM Press") are too close to every misread short word
+        self._choices = sorted(w for w in self.words if len(w) >= 3)
+
+    @classmethod
+    @cache
+    def default(cls) -> Lexicon:
+        from urtraining.synth.catalogue import DRILLS
+
+        raw = resources.files("urtraining.data").joinpath("exercises.json").read_text()
+        names = [e["name"] for e in json.loads(raw)]
+        names += [d.name for drills in DRILLS.values() for d in drills]
+        words = {w for n in names for w in re.findall(r"[a-z]+", n.lower())}
+        words |= {w + "s" for w in words if len(w) >= 4 and not w.endswith("s")}  # shrugs
+        return cls(words | set(_COMMON.split()))
+
+    def nearest(self, word: str) -> str | None:
+        """The one vocabulary word within reach of ``word`` (lower case), or None."""
+        low = word.lower()
+        if low in self.words or len(low) < 3:
+            return None
+        reach = 1 if len(low) <= 6 else 2
+        found = extract(low, self._choices, scorer=Levenshtein.distance,
+                        score_cutoff=reach, limit=8)  # fmt: skip
+        if not found:
+            return None
+        best = min(d for _, d, _ in found)
+        tied = [w for w, d, _ in found if d == best]
+        if len(tied) > 1:  # "puls": pull or pulls? the one that keeps more letters in place
+            tied.sort(key=lambda w: Indel.distance(low, w))
+            if Indel.distance(low, tied[0]) == Indel.distance(low, tied[1]):
+                return None
+        return tied[0]
+
+    def split(self, word: str) -> tuple[int, str, str] | None:
+        """A glued pair ("Mountainclimbers", "GOBLETSQUAT"), each half known or near one.
+
+        Returns (edits, first, second): 0 edits when both halves are vocabulary words.
+        """
+        low = word.lower()
+        if len(low) < 6 or low in self.words:
+            return None
+        best: tuple[int, str, str] | None = None
+        for i in range(2, len(low) - 1):
+            a, b = low[:i], low[i:]
+            fa = a if a in self.words else self.nearest(a) if len(a) >= 4 else None
+            fb = b if b in self.words else self.nearest(b) if len(b) >= 4 else None
+            if fa is None or fb is None:
+                continue
+            cost = Levenshtein.distance(a, fa) + Levenshtein.distance(b, fb)
+            if cost <= 1 + (len(low) >= 12) and (best is None or cost < best[0]):
+                best = (cost, fa, fb)
+        return best
+
+    def correct(self, text: str) -> str:
+        """Every misread word of ``text`` replaced by its vocabulary word, case kept."""
+        return re.sub(r"[A-Za-z]{3,}", self._word, text)
+
+    def _word(self, m: re.Match) -> str:
+        word = m.group()
+        fixed = self.nearest(word)
+        pair = self.split(word)
+        edits = Levenshtein.distance(word.lower(), fixed) if fixed is not None else 99
+        if pair is not None and pair[0] < edits:  # "Wallsit": "Wall sit" (0), not "Walls" (2)
+            _, first, second = pair
+            return _same_case(word, first) + " " + _same_case(word[len(first) :], second)
+        if fixed is not None:
+            return _same_case(word, fixed)
+        return word
+
+
+def _same_case(like: str, word: str) -> str:
+    if like.isupper():
+        return word.upper()
+    if like[0].isupper():
+        return word.capitalize()
+    return word
+
+
+def repair(text: str, lexicon: Lexicon | None = None) -> str:
+    """Both passes over one OCR line: numbers first (their letters are not words)."""
+    text = repair_numbers(text)
+    return (lexicon or Lexicon.default()).correct(text)

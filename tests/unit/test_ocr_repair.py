@@ -1,0 +1,73 @@
+"""OCR repair: lookalike letters in numbers, misread exercise words, and what must stay."""
+
+import pytest
+
+from urtraining.tracker.ocr_repair import Lexicon, repair, repair_numbers
+from urtraining.tracker.parser import parse_rows
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("ROMANIAN DEADLIFT 5 x 6 @ 47.S KG", "ROMANIAN DEADLIFT 5 x 6 @ 47.5 KG"),
+        ("BRISK WALK IO MIN", "BRISK WALK 10 MIN"),
+        ("FRONT SQUAT 5 x 5, REST GOS", "FRONT SQUAT 5 x 5, REST 60 S"),
+        ("HIP THRUST - 4 XI 0, 30 S REST", "HIP THRUST - 4 x 10, 30 S REST"),
+        ("Mountain climbers Zxlo, rest 2 min", "Mountain climbers 2 x 10, rest 2 min"),
+        ("6 xzo 0 m freestyle", "6 x 200 m freestyle"),
+        ("Dead hang 4 x 2 os", "Dead hang 4 x 20s"),
+        ("Easy jog 3 OMIN", "Easy jog 30MIN"),
+        ("Leg curl 3 x 8, 45 srest", "Leg curl 3 x 8, 45 s rest"),
+        ("Goblet squat 3 x 12, 2O kg, l min rest", "Goblet squat 3 x 12, 20 kg, 1 min rest"),
+    ],
+)
+def test_lookalike_letters_become_digits_where_a_number_is_meant(read, meant):
+    assert repair_numbers(read) == meant
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Box jumps 3 x 10",
+        "Box 10 min",  # "Bo" before an x is a word, not 80
+        "Rest is 2 min",
+        "1.SQUATS 3 x 8",  # a list number, not 1.5
+        "Hollow hold 3 x 30 s",  # the unit stays a unit
+        "4 x 8 1 min rest",  # two numbers, not 81
+        "3 lbs",
+        "Side plank 2 x 30 s each side",
+        "8 x 50 m freestyle, 20 s rest",
+    ],
+)
+def test_free_text_and_clean_numbers_are_left_alone(line):
+    assert repair(line) == line
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        ("Shrgs 5 sets x 6 reps", "Shrugs 5 sets x 6 reps"),
+        ("Lateral maise 6 x 15", "Lateral raise 6 x 15"),
+        ("Ovehend press 3 x 5", "Overhead press 3 x 5"),
+        ("Montainclimers 4 x 8", "Mountain climbers 4 x 8"),  # glued and misread
+        ("GOBLETSQUAT 3 x 12", "GOBLET SQUAT 3 x 12"),  # case kept
+        ("Jmp rope 4 x 45 sec", "Jump rope 4 x 45 sec"),
+        ("Wallsit 3 x 20 s", "Wall sit 3 x 20 s"),  # two known words, not "Walls"
+    ],
+)
+def test_misread_exercise_words_snap_to_the_vocabulary(read, meant):
+    assert repair(read) == meant
+
+
+def test_words_far_from_the_vocabulary_or_ambiguous_stay_as_read():
+    lexicon = Lexicon({"pull", "pulls", "press"})
+    assert lexicon.correct("Zercher 3 x 5") == "Zercher 3 x 5"  # nothing within reach
+    assert lexicon.nearest("pres") == "press"
+    assert Lexicon({"cat", "bat"}).nearest("hat") is None  # a tie: no guess
+
+
+def test_repaired_line_parses_into_the_right_entry():
+    (entry,) = parse_rows([repair("ROMANIAN DEADLIFT 5 x 6 @ 47.S KG, REST GOS")]).entries
+    assert (entry.sets, entry.reps, entry.load, entry.rest_s) == (5, 6, "47.5 kg", 60)
+    (entry,) = parse_rows([repair("Shrgs Zxlo, rest 2 min")]).entries
+    assert (entry.name, entry.sets, entry.reps, entry.rest_s) == ("Shrugs", 2, 10, 120)
