@@ -112,16 +112,26 @@ class Batcher:
 
 
 def fetch_model(uri: str, cache_root: Path | None = None) -> Path:
-    """A local folder for ``uri``: itself, or an s3:// model tree downloaded (verified) once."""
+    """A local folder for ``uri``: itself, or an s3:// model tree downloaded (verified) once.
+
+    The URI names a published tree, or a folder inside one: the registry's
+    ``.../<version>/model``, which is what the pipeline writes into the storageUri.
+    """
     if "://" not in uri:
         return Path(uri)
     from urtraining.encoders import default_cache_dir
-    from urtraining.store import open_store
+    from urtraining.store import NotFound, open_store
 
     root = cache_root or default_cache_dir().parent / "models"
     dest = root / hashlib.sha256(uri.encode()).hexdigest()[:20]
     if not (dest / "modules.json").is_file() and not (dest / "config.json").is_file():
-        open_store(uri).fetch_tree("", dest)
+        try:
+            open_store(uri).fetch_tree("", dest)
+        except NotFound:
+            parent, _, leaf = uri.rstrip("/").rpartition("/")
+            if not leaf or parent.endswith(":/"):
+                raise
+            open_store(parent).fetch_tree("", dest, only=leaf)
     return dest
 
 

@@ -284,3 +284,24 @@ def test_serve_cli_usage_errors(tmp_path):
     r = subprocess.run([*cmd, "--run", str(tmp_path / "nope")], capture_output=True, text=True,
                        timeout=120)  # fmt: skip
     assert r.returncode == 2 and "nope" in r.stderr
+
+
+def test_model_from_s3_storage_uri(smoke_run, users, onnx_cache, s3_env, s3_bucket, tmp_path):
+    """The model the way the pipeline deploys it: the registry version's s3:// model folder."""
+    from components.glue import model_uri
+    from urtraining.registry import ModelRegistry
+    from urtraining.store import open_store
+
+    run = _copy_run(smoke_run, tmp_path / "run")
+    registry_uri = f"s3://{s3_bucket}/registry"
+    version = ModelRegistry(open_store(registry_uri), "recommender").publish(run)
+    uri = model_uri(registry_uri, version)
+    assert uri.startswith("s3://") and uri.endswith("/model")
+    env = {"URTRAINING_CACHE_DIR": str(onnx_cache / "from-s3")}
+    args = ["recommender", "--model-dir", uri, "--milvus-uri", str(run / "milvus.db")]
+    with ServerProcess(args, env=env, log_path=tmp_path / "server.log") as srv:
+        r = _v1(srv, {"instances": users[:1], "parameters": {"k": 3}})
+        assert r.status_code == 200, r.text
+        assert len(r.json()["predictions"][0]) == 3
+    (fetched,) = (onnx_cache / "from-s3" / "models").iterdir()
+    assert (fetched / "modules.json").is_file()
