@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +119,11 @@ def _kill_once(step: int, rank: int, marker: str):
                 and not os.path.exists(marker)
             ):
                 Path(marker).write_text(str(step))
+                # Ray's controller collects reported checkpoints when it polls the workers
+                # (every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S, 2 s): a crash right after a report
+                # can lose it. Let two polls pass, so the test kills after a registered one.
+                interval = float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2"))
+                time.sleep(2 * interval + 1)
                 os.kill(os.getpid(), signal.SIGKILL)
 
     return KillOnce()
