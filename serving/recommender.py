@@ -27,6 +27,7 @@ from serving import metrics, protocol
 from serving.limits import Limits
 from serving.requests import RecommendParams, parameters, validate
 from urtraining.domain import UserProfile
+from urtraining.encoders import CachedEncoder
 
 NAME = "recommender"
 log = logging.getLogger(__name__)
@@ -284,8 +285,7 @@ class RecommenderModel(kserve.Model):
         return out
 
     def _cache_delta(self) -> tuple[int, int]:
-        hits = getattr(self.rec.model, "hits", None)
-        if hits is None:
+        if not isinstance(self.rec.model, CachedEncoder):  # the cache is off
             return 0, 0
         with self._cache_lock:  # workers finish batches concurrently
             hits, misses = self.rec.model.hits, self.rec.model.misses

@@ -252,7 +252,7 @@ class FastRecommender(Recommender):
         threads: int | None = 1,
         max_seq_length: int | None = None,
     ) -> FastRecommender:
-        from urtraining.encoders import CachedEncoder, load_encoder
+        from urtraining.encoders import CachedEncoder, capped_length, load_encoder
         from urtraining.train.trainer import resolve_model_path
 
         if encoder != "torch":
@@ -263,8 +263,7 @@ class FastRecommender(Recommender):
                 import torch
 
                 torch.set_num_threads(threads)
-            if max_seq_length:
-                self.model.max_seq_length = min(max_seq_length, self.model.max_seq_length)
+            self.model.max_seq_length = capped_length(max_seq_length, self.model.max_seq_length)
         if cache_size > 0:
             self.model = CachedEncoder(self.model, cache_size)
         self.matrix = CourseMatrix.from_milvus(self.client, self.collection) if in_memory else None
