@@ -71,3 +71,67 @@ def test_repaired_line_parses_into_the_right_entry():
     assert (entry.sets, entry.reps, entry.load, entry.rest_s) == (5, 6, "47.5 kg", 60)
     (entry,) = parse_rows([repair("Shrgs Zxlo, rest 2 min")]).entries
     assert (entry.name, entry.sets, entry.reps, entry.rest_s) == ("Shrugs", 2, 10, 120)
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        # the point after whole reps is a misread comma: the load or the rest follows
+        ("Lat pulldown-6 x 10.40 kg.45 s rest", "Lat pulldown-6 x 10, 40 kg.45 s rest"),
+        ("Calf raises-2 x 5.57.5 kg", "Calf raises-2 x 5, 57.5 kg"),
+        ("PULL-UPS 2 x 8.1 MIN REST", "PULL-UPS 2 x 8, 1 MIN REST"),
+        # the x OCR dropped from a pool interval or before an "@ load"
+        ("freestyle 6200 m, rest 15 s", "freestyle 6 x 200 m, rest 15 s"),
+        ("breaststroke 650 m, rest 15 s", "breaststroke 6 x 50 m, rest 15 s"),
+        ("10200 m pull buoy", "10 x 200 m pull buoy"),
+        ("Lateral raise 215 @ 5 kg", "Lateral raise 2 x 15 @ 5 kg"),
+        ("Easy jog S min", "Easy jog 5 min"),
+    ],
+)
+def test_separators_ocr_misread_or_dropped_are_restored(read, meant):
+    assert repair_numbers(read) == meant
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Easy swim 1500 m",  # a distance swum in one go, not 1 x 500
+        "Swim 2000 m",
+        "Swim 800 m",
+        "Row 4 x 1.5 km",  # a decimal distance per interval is real
+        "Intervals 3 x 2.5 min",
+        "Bench press 3 x 8 @ 100 kg",
+        "Bench press 315 lb",  # a load without "@" is a load
+        "Squat 5 x 5 @ 102.5 kg",
+    ],
+)
+def test_real_numbers_that_look_like_lost_separators_stay(line):
+    assert repair(line) == line
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        # Humor Sans: OCR reads whole lines without a space
+        ("-MOUNTAINCLIMBERS5XI5 REPS.REST9OS", "-MOUNTAIN CLIMBERS 5 x 15 REPS.REST 90S"),
+        ("4.SEATEDCABLEROW:3SETSOFI0REPS.45KG", "4.SEATED CABLE ROW:3SETS OF 10 REPS.45KG"),
+        ("-DEAD HANG4X4OS.REST45S", "-DEAD HANG 4 x 40S.REST 45S"),
+        ("STRENGTHPROGRAM", "STRENGTH PROGRAM"),
+        ("Montoinclimbers 4 x 12", "Mountain climbers 4 x 12"),  # not "M on to in"
+    ],
+)
+def test_dropped_spaces_come_back_between_known_words_and_numbers(read, meant):
+    assert repair(read) == meant
+
+
+def test_segment_splits_only_into_known_words():
+    lexicon = Lexicon({"seated", "cable", "row", "sets", "mountain"})
+    assert lexicon.segment("SEATEDCABLEROW") == "SEATED CABLE ROW"
+    assert lexicon.segment("SETSOFI") == "SETS OF I"  # one letter left over: a lookalike 1
+    assert lexicon.segment("Zercherpress") is None  # unknown words are not chopped up
+    assert lexicon.segment("Mountain") is None  # a known word stays whole
+
+
+def test_glued_line_parses_into_the_right_entry():
+    (entry,) = parse_rows([repair("-MOUNTAINCLIMBERS5XI5 REPS.REST9OS")]).entries
+    assert (entry.name, entry.sets, entry.reps, entry.rest_s) == ("MOUNTAIN CLIMBERS", 5, 15, 90)

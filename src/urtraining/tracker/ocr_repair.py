@@ -1,8 +1,12 @@
 """Fix what OCR misreads in workout lines: letters inside numbers, misspelt exercise words.
 
 Handwriting-like fonts are where RapidOCR slips (benchmarks/results/tracker.md): a ``0``
-read as ``O``, a ``5`` as ``S``, ``2x10`` as ``Zxlo``, ``Shrugs`` as ``Shrgs``. Two passes,
-each applied only where the context says a number or a known word was meant:
+read as ``O``, a ``5`` as ``S``, ``2x10`` as ``Zxlo``, ``Shrugs`` as ``Shrgs``, and whole
+lines read without a space (``MOUNTAINCLIMBERS5XI5REPS``). Three passes, each applied only
+where the context says a number or a known word was meant:
+
+* :meth:`Lexicon.respace`: the spaces OCR dropped, put back between known words and before a
+  number that follows a word, so the number rules below see where numbers start;
 
 * :func:`repair_numbers`: a lookalike letter becomes a digit when it sits inside a number,
   right before a unit (``IO MIN``), or around the ``x`` of sets x reps; free text is left
@@ -52,6 +56,8 @@ def repair_numbers(text: str) -> str:
     )
     # "3 OMIN", "1 OREPS", "9 OS", "2 os": a 0 split off its number and read as a letter
     text = re.sub(rf"(?<=\b\d)\s?[Oo](?=\s?{_UNIT}\b)", "0", text, flags=re.I)
+    # "Easy jog S min": a lone S between a word and a time unit is a 5 ("5 min")
+    text = re.sub(r"(?<=[A-Za-z] )[Ss](?= ?(?:min|mins|sec|secs)\b)", "5", text, flags=re.I)
     # "45 srest", "3 MINREST": a unit glued to the word after it
     text = re.sub(
         r"(?<=[\dOoIl])(\s?)(s|sec|secs|min|mins|m|kg)(?=(?:rest|recovery|reps|sets)\b)",
@@ -76,9 +82,36 @@ def repair_numbers(text: str) -> str:
         text,
         flags=re.I,
     )
+    # "6 x 10.40 kg", "2 x 5.57.5 kg", "2 x 8.2 min rest": reps are whole numbers, so the
+    # point after them is a comma OCR misread, and what follows is the load or the rest
+    text = re.sub(
+        r"(\b\d{1,2}\s*(?:[xX×]|sets?\s*(?:of|x)?)\s*\d{1,2})\.(?=\s?\d+(?:[.,]\d+)?\s?"
+        r"(?:(?:kg|kgs|lb|lbs)\b|(?:min|mins|sec|secs|s)\s?(?:rest|recovery)\b))",
+        r"\1, ",
+        text,
+        flags=re.I,
+    )
+    if not re.search(r"\d\s*[xX×]\s*[\dOoIlZz]|\bsets?\b", text, flags=re.I):
+        text = _lost_times(text)
     # "50 MBREASTSTROKE": a metre sign glued to the stroke (but "min", "mile", "metres")
     text = re.sub(r"(?<=\d)\s?([mM])(?!in|IN|ile|ILE|et|ET)(?=[A-Za-z]{3,})", r" \1 ", text)
     return text
+
+
+def _lost_times(text: str) -> str:
+    """A line with no sets x reps whose ``x`` OCR dropped: "6200 m" of "6 x 200 m", "215 @"."""
+    # pool intervals: 2-20 lengths of 25/50 m, or of 100/200 m when the whole would be an odd
+    # distance to swim in one go (not 1500 or 2000 m)
+    def interval(m: re.Match) -> str:
+        count, length = int(m.group(1)), int(m.group(2))
+        whole = int(m.group(1) + m.group(2))
+        if length >= 100 and (whole % 500 == 0 or whole < 2100):
+            return m.group(0)
+        return f"{count} x {length} m"
+
+    text = re.sub(r"(?<![\d.,])\b([2-9]|1\d|20)(25|50|100|200)\s?m\b", interval, text)
+    # "Lateral raise 215 @ 5 kg": a load after "@" means the number before it is sets x reps
+    return re.sub(r"(?<=[A-Za-z] )([1-9])([1-9]\d?)(?= ?@)", r"\1 x \2", text)
 
 
 def _lookalike_before_unit(m: re.Match) -> str:
@@ -175,6 +208,49 @@ class Lexicon:
                 best = (cost, fa, fb)
         return best
 
+    def segment(self, run: str) -> str | None:
+        """Glued known words ("SEATEDCABLEROW", "SETSOFI") split apart, case kept; else None.
+
+        At most one letter may be left over (a lookalike digit: the I of "SETSOFI0" is a 1),
+        and it stays glued to the right so it remains part of the number after it.
+        """
+        low = run.lower()
+        if low in self.words:
+            return None
+        n = len(low)
+        # best[i]: (letters not in a word, pieces, start of the last piece) for low[:i]
+        best: list[tuple[int, int, int] | None] = [(0, 0, 0)] + [None] * n
+        for i in range(1, n + 1):
+            prev = best[i - 1]
+            options = [(prev[0] + 1, prev[1] + 1, i - 1)] if prev else []
+            for j in range(max(0, i - 20), i - 1):
+                piece = low[j:i]
+                if best[j] is not None and (
+                    piece in _GLUE_SHORT if len(piece) == 2 else piece in self.words
+                ):
+                    options.append((best[j][0], best[j][1] + 1, j))
+            best[i] = min(options)
+        unknown, pieces, _ = best[n]
+        if unknown > 1 or pieces - unknown < 2:
+            return None
+        cuts, i = [], n
+        while i > 0:
+            cuts.append(best[i][2])
+            i = best[i][2]
+        bounds = sorted(set(cuts)) + [n]
+        words = [run[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        # "Montoin" is a misread "Mountain", not "M on to in": short pieces must be rare
+        if sum(len(w) == 2 for w in words) > 1:
+            return None
+        return " ".join(words)
+
+    def respace(self, text: str) -> str:
+        """Spaces OCR dropped: between glued known words, and between a word and a number."""
+        text = re.sub(r"[A-Za-z]{6,}", lambda m: self.segment(m.group()) or m.group(), text)
+        # "REST9OS", "UPS3X8": three letters or more are a word, so a number starts after them
+        # (one or two letters stay: "XI5" and "OS" are lookalikes inside numbers)
+        return re.sub(r"(?<=[A-Za-z]{3})(?=\d)", " ", text)
+
     def correct(self, text: str) -> str:
         """Every misread word of ``text`` replaced by its vocabulary word, case kept."""
         return re.sub(r"[A-Za-z]{3,}", self._word, text)
@@ -192,6 +268,11 @@ class Lexicon:
         return word
 
 
+#: the two-letter words a glued run may hold ("SETSOF", "WARMUP"); other pairs of letters
+#: are more often a misread than a word
+_GLUE_SHORT = {"of", "up"}
+
+
 def _same_case(like: str, word: str) -> str:
     if like.isupper():
         return word.upper()
@@ -201,6 +282,7 @@ def _same_case(like: str, word: str) -> str:
 
 
 def repair(text: str, lexicon: Lexicon | None = None) -> str:
-    """Both passes over one OCR line: numbers first (their letters are not words)."""
-    text = repair_numbers(text)
-    return (lexicon or Lexicon.default()).correct(text)
+    """All passes over one OCR line: spaces, then numbers (their letters are not words)."""
+    lexicon = lexicon or Lexicon.default()
+    text = repair_numbers(lexicon.respace(text))
+    return lexicon.correct(text)
