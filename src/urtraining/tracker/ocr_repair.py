@@ -100,6 +100,7 @@ def repair_numbers(text: str) -> str:
 
 def _lost_times(text: str) -> str:
     """A line with no sets x reps whose ``x`` OCR dropped: "6200 m" of "6 x 200 m", "215 @"."""
+
     # pool intervals: 2-20 lengths of 25/50 m, or of 100/200 m when the whole would be an odd
     # distance to swim in one go (not 1500 or 2000 m)
     def interval(m: re.Match) -> str:
