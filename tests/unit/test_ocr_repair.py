@@ -135,3 +135,37 @@ def test_segment_splits_only_into_known_words():
 def test_glued_line_parses_into_the_right_entry():
     (entry,) = parse_rows([repair("-MOUNTAINCLIMBERS5XI5 REPS.REST9OS")]).entries
     assert (entry.name, entry.sets, entry.reps, entry.rest_s) == ("MOUNTAIN CLIMBERS", 5, 15, 90)
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [
+        # a real person's handwriting (dkg-handwriting): g read as y or lost, m of min as w
+        ("Barbell row-3 x 8, 47.5 kyrest 1 wind", "Barbell row-3 x 8, 47.5 kg rest 1 min"),
+        ("Back squat:4 sets of 8 reps, 80 k", "Back squat:4 sets of 8 reps, 80 kg"),
+        ("Goblet squat 4 x 15, 1 winrest", "Goblet squat 4 x 15, 1 min rest"),
+        ("Lat pulldown 2 wnret", "Lat pulldown 2 min rest"),
+        # phone cards: the "·" separators swallowed a unit or the x
+        (
+            "Dumbbell curl 5 sets 12 reps·15 rest 45 s",
+            "Dumbbell curl 5 sets 12 reps·15 kg rest 45 s",
+        ),
+        ("Wall sit 2.45 s·rest 60 s", "Wall sit 2 x 45 s·rest 60 s"),
+    ],
+)
+def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
+    assert repair(read) == meant
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Sprint 9.58 s",
+        "Kettlebell 16 kg",
+        "2 x wind sprints",
+        "Run 5 km",
+        "Bike 5 min, 2 mins rest",
+    ],
+)
+def test_units_that_are_already_right_stay(line):
+    assert repair(line) == line

@@ -58,6 +58,11 @@ def repair_numbers(text: str) -> str:
     text = re.sub(rf"(?<=\b\d)\s?[Oo](?=\s?{_UNIT}\b)", "0", text, flags=re.I)
     # "Easy jog S min": a lone S between a word and a time unit is a 5 ("5 min")
     text = re.sub(r"(?<=[A-Za-z] )[Ss](?= ?(?:min|mins|sec|secs)\b)", "5", text, flags=re.I)
+    # handwritten units: the g of "kg" read as y or lost ("30 kyrest", "80 k,"), the m of
+    # "min" as w ("1 wind rest", "1 winrest") -- only right after a number
+    text = re.sub(r"(?<=\d)(\s?)k[yq]?(?=rest|est|\s|[,.;]|$)", r"\1kg", text)
+    text = re.sub(r"(?<=\d)(\s?)(?:wind?|wn|mn)(?=rest|ret|\s|[,.;]|$)", r"\1min", text)
+    text = re.sub(r"(?<=\d)(\s?)(kg|min) ?(?:est|ret)\b", r"\1\2 rest", text)
     # "45 srest", "3 MINREST": a unit glued to the word after it
     text = re.sub(
         r"(?<=[\dOoIl])(\s?)(s|sec|secs|min|mins|m|kg)(?=(?:rest|recovery|reps|sets)\b)",
@@ -93,6 +98,16 @@ def repair_numbers(text: str) -> str:
     )
     if not re.search(r"\d\s*[xX×]\s*[\dOoIlZz]|\bsets?\b", text, flags=re.I):
         text = _lost_times(text)
+    # "5 sets 12 reps · 15 · rest 45 s": a bare number between the reps and the rest is the
+    # load whose unit OCR lost (kg, the parser's default unit)
+    text = re.sub(
+        r"(?<=reps)(\W{1,3})(\d{1,3}(?:[.,]\d)?)(?=\W{1,3}rest\b)", r"\1\2 kg", text, flags=re.I
+    )
+    # "Wall sit 2.45 s": the x of "2 x 45 s" read as a point; nobody prescribes a hold in
+    # hundredths, but a recorded time ("9.58 s") is not a round number of seconds
+    text = re.sub(
+        r"(?<=[A-Za-z] )(\d{1,2})\.([1-9][05]) ?(?=(?:s|sec|secs|set)\b)", r"\1 x \2 ", text
+    )
     # "50 MBREASTSTROKE": a metre sign glued to the stroke (but "min", "mile", "metres")
     text = re.sub(r"(?<=\d)\s?([mM])(?!in|IN|ile|ILE|et|ET)(?=[A-Za-z]{3,})", r" \1 ", text)
     return text
