@@ -162,8 +162,10 @@ def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
     [
         "Sprint 9.58 s",
         "Kettlebell 16 kg",
-        "2 x wind sprints",
+        "3 wind sprints",
+        "5k run",
         "Run 5 km",
+        "Kettlebell swing 3 x 15 @ 24 kg",
         "Bike 5 min, 2 mins rest",
     ],
 )

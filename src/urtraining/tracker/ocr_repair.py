@@ -59,9 +59,12 @@ def repair_numbers(text: str) -> str:
     # "Easy jog S min": a lone S between a word and a time unit is a 5 ("5 min")
     text = re.sub(r"(?<=[A-Za-z] )[Ss](?= ?(?:min|mins|sec|secs)\b)", "5", text, flags=re.I)
     # handwritten units: the g of "kg" read as y or lost ("30 kyrest", "80 k,"), the m of
-    # "min" as w ("1 wind rest", "1 winrest") -- only right after a number
-    text = re.sub(r"(?<=\d)(\s?)k[yq]?(?=rest|est|\s|[,.;]|$)", r"\1kg", text)
-    text = re.sub(r"(?<=\d)(\s?)(?:wind?|wn|mn)(?=rest|ret|\s|[,.;]|$)", r"\1min", text)
+    # "min" as w ("1 wind rest", "1 winrest") -- only right after a number, and only where
+    # the word cannot be meant ("5k run" is 5 km, "3 wind sprints" are sprints)
+    text = re.sub(r"(?<=\d)(\s?)(?:k[yq]|k(?=\s?(?:rest|est)\b|[,.;]|\s*$))", r"\1kg", text)
+    text = re.sub(
+        r"(?<=\d)(\s?)(?:wind?|wn|mn)(?=\s?(?:rest|ret)\b|rest|ret|[,.;]|\s*$)", r"\1min", text
+    )
     text = re.sub(r"(?<=\d)(\s?)(kg|min) ?(?:est|ret)\b", r"\1\2 rest", text)
     # "45 srest", "3 MINREST": a unit glued to the word after it
     text = re.sub(
