@@ -102,6 +102,7 @@ def test_separators_ocr_misread_or_dropped_are_restored(read, meant):
         "Intervals 3 x 2.5 min",
         "Bench press 3 x 8 @ 100 kg",
         "Bench press 315 lb",  # a load without "@" is a load
+        "Squat 315 @ RPE 8",  # a load at an effort
         "Squat 5 x 5 @ 102.5 kg",
     ],
 )

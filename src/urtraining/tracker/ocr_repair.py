@@ -130,7 +130,8 @@ def _lost_times(text: str) -> str:
 
     text = re.sub(r"(?<![\d.,])\b([2-9]|1\d|20)(25|50|100|200)\s?m\b", interval, text)
     # "Lateral raise 215 @ 5 kg": a load after "@" means the number before it is sets x reps
-    return re.sub(r"(?<=[A-Za-z] )([1-9])([1-9]\d?)(?= ?@)", r"\1 x \2", text)
+    # ("Squat 315 @ RPE 8" is a load at an effort, not sets x reps)
+    return re.sub(r"(?<=[A-Za-z] )([1-9])([1-9]\d?)(?= ?@ ?\d)", r"\1 x \2", text)
 
 
 def _lookalike_before_unit(m: re.Match) -> str:
@@ -166,6 +167,7 @@ main circuit finisher superset accessory conditioning strength mobility stretchi
 monday tuesday wednesday thursday friday saturday sunday notes note coach program plan
 weekly training block phase hypertrophy summer prep my total one two three four five six
 seven eight nine ten twice times run jog walk swim cycle bike row hike
+rpe rir amrap emom tabata wod hiit
 """
 
 
