@@ -52,6 +52,9 @@ class TrackerModel(kserve.Model):
 
         self.settings = TrackerSettings(**self._settings_kwargs)
         self.backend = get_backend(self.settings)
+        warm_up = getattr(self.backend, "warm_up", None)
+        if warm_up is not None:
+            warm_up()  # before ready: the first request must not pay the first-run cost
         self.ready = True
         return self.ready
 

@@ -50,6 +50,11 @@ def test_rendered_programs_are_read(ocr, layout):
     assert not any(e.content.lower().startswith(("day ", "workout ")) for e in entries)
 
 
+def test_warm_up_runs_detection_and_recognition(ocr):
+    (entry,) = ocr.warm_up()  # a server calls it before it reports ready
+    assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
+
+
 def test_degraded_photo_is_still_read(ocr):
     img, sample = render_sample("bulleted", BUNDLED, seed=2, degraded=True)
     s = score(sample.truth, track_bytes(_bytes(img, "JPEG"), backend=ocr))

@@ -89,4 +89,20 @@ def group_rows(cells: Sequence[Cell]) -> list[Row]:
                 last.append(cell)
                 continue
         rows.append([cell])
-    return [Row(cells=sorted(r, key=lambda c: c.x0)) for r in rows]
+    return [Row(cells=sorted(_without_echoes(r), key=lambda c: c.x0)) for r in rows]
+
+
+def _without_echoes(cells: list[Cell]) -> list[Cell]:
+    """Drop a small box the detector found again inside a longer one: "Plank 3 x 45 s" also
+    came back with a second box over its last "s", which would read "Plank 3 x 45 s S"."""
+
+    def echoes(small: Cell, big: Cell) -> bool:
+        inside = min(small.x1, big.x1) - max(small.x0, big.x0)
+        return (
+            small is not big
+            and big.x1 - big.x0 > small.x1 - small.x0
+            and inside >= 0.6 * (small.x1 - small.x0)
+            and small.text.strip().lower() in big.text.lower()
+        )
+
+    return [c for c in cells if not any(echoes(c, other) for other in cells)]

@@ -31,6 +31,19 @@ class OcrBackend:
         # onnxruntime sessions are not documented as safe for concurrent run() from threads
         self._lock = threading.Lock()
 
+    def warm_up(self) -> list[TrackerEntry]:
+        """Read one small rendered line, so a server's first request does not pay onnxruntime's
+        first-run cost (~0.25 s measured); returns what it read (detection and recognition
+        both ran only if that is not empty)."""
+        from PIL import Image, ImageDraw
+
+        from urtraining.tracker.fonts import TUNING_FONTS, font_for
+
+        image = Image.new("RGB", (480, 72), "white")
+        ImageDraw.Draw(image).text((12, 18), "Plank 3 x 45 s", fill="black",
+                                   font=font_for(TUNING_FONTS[0], 32))  # fmt: skip
+        return self.read(image)
+
     def read(self, image: Image.Image) -> list[TrackerEntry]:
         return self.read_with_reason(image).entries
 
