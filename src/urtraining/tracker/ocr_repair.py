@@ -7,10 +7,11 @@ where the context says a number or a known word was meant:
 
 * :meth:`Lexicon.respace`: the spaces OCR dropped, put back between known words and before a
   number that follows a word, so the number rules below see where numbers start;
-
 * :func:`repair_numbers`: a lookalike letter becomes a digit when it sits inside a number,
-  right before a unit (``IO MIN``), or around the ``x`` of sets x reps; free text is left
-  alone, since no rule fires without a digit, a unit or an ``x`` beside it.
+  right before a unit (``IO MIN``), or around the ``x`` of sets x reps; a separator OCR
+  misread or dropped comes back (``6 x 10.40 kg``, ``6200 m``, ``215 @ 5 kg``), and so do
+  handwritten units (``30 kyrest``, ``1 wind``); free text is left alone, since no rule
+  fires without a digit, a unit or an ``x`` beside it.
 * :class:`Lexicon`: a word that is not in the exercise vocabulary (the 873 names of
   ``urtraining/data/exercises.json``, the sports drills of ``urtraining.synth.catalogue``
   and the words coaches write around them) becomes the one vocabulary word within one edit
