@@ -55,6 +55,14 @@ def test_warm_up_runs_detection_and_recognition(ocr):
     assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
 
 
+def test_recognition_width_setting_reaches_rapidocr():
+    # RapidOCR takes it as a config override; a renamed key would be ignored silently
+    backend = get_backend(TrackerSettings(ocr_rec_width=240))
+    assert backend.engine.text_rec.rec_image_shape == [3, 48, 240]
+    (entry,) = backend.warm_up()
+    assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
+
+
 def test_degraded_photo_is_still_read(ocr):
     img, sample = render_sample("bulleted", BUNDLED, seed=2, degraded=True)
     s = score(sample.truth, track_bytes(_bytes(img, "JPEG"), backend=ocr))

@@ -93,6 +93,21 @@ def _row(*cells: tuple[str, float, float]) -> Row:
     return Row(cells=[Cell(text=t, x0=a, x1=b, y0=0, y1=20) for t, a, b in cells])
 
 
+def test_table_with_an_unreadable_name_header_still_reads_its_rows():
+    # Humor Sans: RapidOCR read EXERCISE as "ExERCIiSE"; the number columns still make it a table
+    header = _row(("ExERCIiSE", 10, 120), ("SETS", 300, 340), ("REPS", 400, 440),
+                  ("REST (S)", 620, 700))  # fmt: skip
+    row = _row(("DIPS", 12, 70), ("3", 315, 325), ("20", 412, 428), ("30", 650, 670))
+    (dips,) = parse_rows([header, row]).entries
+    assert (dips.name, dips.sets, dips.reps, dips.rest_s) == ("DIPS", 3, 20, 30)
+
+
+def test_a_number_row_is_not_mistaken_for_a_name_header():
+    header = _row(("12", 10, 40), ("Sets", 300, 340), ("Reps", 400, 440))
+    row = _row(("Dips", 12, 70), ("3", 315, 325), ("20", 412, 428))
+    assert parse_rows([header, row]).entries == []
+
+
 def test_table_rows_are_entries_mapped_by_column():
     header = _row(
         ("Exercise", 10, 100),

@@ -37,3 +37,7 @@ class TrackerSettings(BaseModel):
     ocr_threads: int | None = Field(default=None, ge=1)
     #: fix OCR's lookalike digits and misspelt exercise words (urtraining.tracker.ocr_repair)
     ocr_repair: bool = True
+    #: width every recognised text box is padded to (RapidOCR's default is 320). A table
+    #: cell holding "3" costs as much as a full line, so 80-cell tables took 2 s; at 200 they
+    #: read as well or better (benchmarks/results/tracker.md) in two thirds of the time
+    ocr_rec_width: int = Field(default=200, ge=48)

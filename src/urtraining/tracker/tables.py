@@ -20,6 +20,7 @@ _COLUMN_WORDS: dict[str, re.Pattern] = {
     "duration": re.compile(r"^(?:time|duration)$", re.I),
     "distance": re.compile(r"^(?:distance|dist)$", re.I),
 }
+_NUMBER_KINDS = {"sets", "reps", "load", "rest", "duration", "distance"}
 _UNIT_IN_HEADER = re.compile(r"\(([^)]*)\)")
 
 
@@ -53,12 +54,23 @@ def header_columns(row: Row) -> list[tuple[str, str | None, Cell]]:
     columns = []
     for cell in row.cells:
         columns.extend(_split_header_cell(cell))
+    known = {kind for kind, _, _ in columns}
+    first = min(row.cells, key=lambda c: c.x0)
+    # a name header OCR misread ("ExERCIiSE") or a word we do not know ("Übung", "Ex."):
+    # the text cell left of two or more number columns is the name column
+    if (
+        "name" not in known
+        and len(known & _NUMBER_KINDS) >= 2
+        and all(first.x1 <= c.x0 for _, _, c in columns)
+        and not re.search(r"\d", first.text)
+    ):
+        columns.insert(0, ("name", None, first))
     return columns
 
 
 def is_table_header(row: Row) -> bool:
     kinds = {kind for kind, _, _ in header_columns(row)}
-    numeric = kinds & {"sets", "reps", "load", "rest", "duration", "distance"}
+    numeric = kinds & _NUMBER_KINDS
     return len(numeric) >= 2 or (len(numeric) >= 1 and "name" in kinds)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 from typing import TYPE_CHECKING
 
 from urtraining.tracker.layout import cells_from_ocr, group_rows
@@ -26,6 +28,7 @@ class OcrBackend:
         self.engine = RapidOCR(
             intra_op_num_threads=threads,
             inter_op_num_threads=threads,
+            rec_img_shape=[3, 48, settings.ocr_rec_width],
             print_verbose=False,
         )
         # onnxruntime sessions are not documented as safe for concurrent run() from threads
@@ -61,7 +64,7 @@ class OcrBackend:
         with self._lock:
             # cls is for upside-down lines; pages here are upright after EXIF transpose
             result, _ = self.engine(np.asarray(prepared), use_cls=False)
-        return [(quad, text, score) for quad, text, score in (result or [])]
+        return [(quad, clean_text(text), score) for quad, text, score in (result or [])]
 
 
 def prepare(image: Image.Image, max_side: int) -> Image.Image:
@@ -74,3 +77,20 @@ def prepare(image: Image.Image, max_side: int) -> Image.Image:
     if ImageStat.Stat(grey).median[0] < 110:
         grey = ImageOps.invert(grey)
     return grey.convert("RGB")
+
+
+# CJK ideographs, kana, hangul and CJK punctuation
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff61-\uff9f]")
+
+
+def clean_text(text: str) -> str:
+    """Recognizer output as the parser wants it.
+
+    The recognizer's alphabet is Chinese + Latin: on a Latin page a 2 can come back as the
+    full-width "Ｚ" (NFKC folds it to ASCII), and a stray ideograph can stick to a number
+    ("5號" for 5); next to Latin letters or digits such a character is noise.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    if re.search(r"[A-Za-z0-9]", text):
+        text = _CJK.sub("", text)
+    return text.strip()
