@@ -63,6 +63,29 @@ def test_recognition_width_setting_reaches_rapidocr():
     assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
 
 
+def test_name_decoding_gets_rapidocr_posteriors_and_leaves_its_texts_alone(ocr):
+    img, _ = render_sample("numbered", BUNDLED, seed=3, degraded=True)
+    plain = get_backend(TrackerSettings(ocr_name_decoding=False)).boxes(img)
+    seen = []
+
+    class Spy:
+        def decode(self, read):
+            seen.append(read)
+            return read.text
+
+    decoder, ocr._names = ocr._names, Spy()
+    try:
+        wrapped = ocr.boxes(img)
+    finally:
+        ocr._names = decoder
+    assert [t for _, t, _ in wrapped] == [t for _, t, _ in plain]
+    assert len(seen) == len(plain)
+    for read in seen:  # one step per character of RapidOCR's own greedy reading
+        assert len(read.steps) == len(read.text)
+        assert read.logp.shape[1] == len(read.columns) + 1
+        assert {"a", "0", " "} <= read.columns.keys()
+
+
 def test_degraded_photo_is_still_read(ocr):
     img, sample = render_sample("bulleted", BUNDLED, seed=2, degraded=True)
     s = score(sample.truth, track_bytes(_bytes(img, "JPEG"), backend=ocr))

@@ -40,4 +40,7 @@ class TrackerSettings(BaseModel):
     #: width every recognised text box is padded to (RapidOCR's default is 320). A table
     #: cell holding "3" costs as much as a full line, so 80-cell tables took 2 s; at 200 they
     #: read as well or better (benchmarks/results/tracker.md) in two thirds of the time
+    #: re-read misread exercise names against the vocabulary with the recognizer's own
+    #: probabilities (urtraining.tracker.name_decoding); needs ocr_repair
+    ocr_name_decoding: bool = True
     ocr_rec_width: int = Field(default=200, ge=48)

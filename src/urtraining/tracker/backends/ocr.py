@@ -1,4 +1,8 @@
-"""The offline default: RapidOCR (PP-OCRv4 weights inside the PyPI wheel) + layout + parser."""
+"""The offline default: RapidOCR (PP-OCRv4 weights inside the PyPI wheel) + layout + parser.
+
+Misread exercise names are re-read with the recognizer's own per-step probabilities
+(:mod:`urtraining.tracker.name_decoding`); the rest of the repair works on the text.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from urtraining.domain import TrackerEntry
+    from urtraining.tracker.name_decoding import Posteriors
 
 
 class OcrBackend:
@@ -33,6 +38,13 @@ class OcrBackend:
         )
         # onnxruntime sessions are not documented as safe for concurrent run() from threads
         self._lock = threading.Lock()
+        self._names = None
+        if settings.ocr_repair and settings.ocr_name_decoding:
+            from urtraining.tracker.name_decoding import NameDecoder
+
+            self._names = NameDecoder.default()
+            rec = self.engine.text_rec
+            rec.postprocess_op = _KeepPosteriors(rec.postprocess_op)
 
     def warm_up(self) -> list[TrackerEntry]:
         """Read one small rendered line, so a server's first request does not pay onnxruntime's
@@ -64,7 +76,12 @@ class OcrBackend:
         with self._lock:
             # cls is for upside-down lines; pages here are upright after EXIF transpose
             result, _ = self.engine(np.asarray(prepared), use_cls=False)
-        return [(quad, clean_text(text), score) for quad, text, score in (result or [])]
+        out = []
+        for quad, text, score in result or []:
+            if self._names is not None and isinstance(text, _ReadText):
+                text = self._names.decode(text.posteriors)
+            out.append((quad, clean_text(text), score))
+        return out
 
 
 def prepare(image: Image.Image, max_side: int) -> Image.Image:
@@ -94,3 +111,30 @@ def clean_text(text: str) -> str:
     if re.search(r"[A-Za-z0-9]", text):
         text = _CJK.sub("", text)
     return text.strip()
+
+
+class _ReadText(str):
+    """A recognised text that carries the recognizer's per-step probabilities with it
+    (RapidOCR passes the text through untouched, so they reach :meth:`OcrBackend.boxes`)."""
+
+    posteriors: Posteriors
+
+
+class _KeepPosteriors:
+    """Wraps RapidOCR's CTC decoder: same texts, each with its probabilities attached."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.character = inner.character
+
+    def __call__(self, preds, return_word_box: bool = False, **kwargs):
+        from urtraining.tracker.name_decoding import Posteriors, fold, greedy_steps
+
+        results = self.inner(preds, return_word_box, **kwargs)
+        out = []
+        for probs, (text, *rest) in zip(preds, results, strict=True):
+            logp, columns = fold(probs, self.character)
+            read = _ReadText(text)
+            read.posteriors = Posteriors(text, logp, columns, greedy_steps(probs))
+            out.append((read, *rest))
+        return out
