@@ -55,10 +55,11 @@ def test_warm_up_runs_detection_and_recognition(ocr):
     assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
 
 
-def test_recognition_width_setting_reaches_rapidocr():
+def test_recognition_settings_reach_rapidocr():
     # RapidOCR takes it as a config override; a renamed key would be ignored silently
-    backend = get_backend(TrackerSettings(ocr_rec_width=240))
+    backend = get_backend(TrackerSettings(ocr_rec_width=240, ocr_min_confidence=0.4))
     assert backend.engine.text_rec.rec_image_shape == [3, 48, 240]
+    assert backend.engine.text_score == 0.4
     (entry,) = backend.warm_up()
     assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
 

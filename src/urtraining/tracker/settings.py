@@ -44,3 +44,8 @@ class TrackerSettings(BaseModel):
     #: probabilities (urtraining.tracker.name_decoding); needs ocr_repair
     ocr_name_decoding: bool = True
     ocr_rec_width: int = Field(default=200, ge=48)
+    #: boxes read with less mean confidence are dropped (RapidOCR's default is 0.5). A lone
+    #: handwritten digit in a table cell is where the recognizer is least sure ("2" at 0.45);
+    #: junk that gets through is rejected by the parser (tuning seeds: handwriting tables
+    #: 0.94 -> 0.96, print unchanged)
+    ocr_min_confidence: float = Field(default=0.3, ge=0, le=1)

@@ -34,6 +34,7 @@ class OcrBackend:
             intra_op_num_threads=threads,
             inter_op_num_threads=threads,
             rec_img_shape=[3, 48, settings.ocr_rec_width],
+            text_score=settings.ocr_min_confidence,
             print_verbose=False,
         )
         # onnxruntime sessions are not documented as safe for concurrent run() from threads
