@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from urtraining.tracker.name_decoding import (
+    Folding,
     NameDecoder,
     Posteriors,
     ctc_log_likelihood,
@@ -54,6 +55,14 @@ def test_forward_algorithm_matches_torch_on_real_sizes():
         reduction="none", zero_infinity=False,
     )  # fmt: skip
     np.testing.assert_allclose(got, -loss.numpy(), rtol=1e-6)
+
+
+def test_folding_sums_both_cases_and_drops_other_scripts():
+    fold = Folding(["blank", "a", "B", "b", "1", "中", " ", "A"])
+    assert fold.columns == {" ": 1, "1": 2, "a": 3, "b": 4}
+    probs = np.array([[0.1, 0.2, 0.05, 0.15, 0.1, 0.3, 0.05, 0.05]])
+    np.testing.assert_allclose(np.exp(fold(probs)), [[0.1, 0.05, 0.1, 0.25, 0.2]])
+    assert Folding(["blank", "1", "2"]).columns == {"1": 1, "2": 2}  # no letters at all
 
 
 def _read(read: str, hesitations: dict[int, tuple[str, float]] | None = None) -> Posteriors:

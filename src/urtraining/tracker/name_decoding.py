@@ -53,21 +53,27 @@ class Posteriors:
     steps: tuple[int, ...]
 
 
-def fold(probs: np.ndarray, alphabet: list[str]) -> tuple[np.ndarray, dict[str, int]]:
-    """The recognizer's (steps, classes) probabilities reduced to ASCII, case folded."""
-    wanted: dict[str, list[int]] = {}
-    for i, ch in enumerate(alphabet):
-        if i == 0:
-            continue
-        if len(ch) == 1 and ch.isascii() and ch.isprintable():
-            wanted.setdefault(ch.lower() if ch.isalpha() else ch, []).append(i)
-    chars = sorted(wanted)
-    columns = {ch: k + 1 for k, ch in enumerate(chars)}
-    folded = np.empty((probs.shape[0], len(chars) + 1), dtype=np.float64)
-    folded[:, 0] = probs[:, 0]
-    for ch, k in columns.items():
-        folded[:, k] = probs[:, wanted[ch]].sum(axis=1)
-    return np.log(np.maximum(folded, 1e-30)), columns
+class Folding:
+    """How the recognizer's classes fold to the ASCII ones decoding needs (lower-case letters
+    stand for both cases; column 0 is CTC's blank). Built once per alphabet."""
+
+    def __init__(self, alphabet: list[str]):
+        wanted: dict[str, list[int]] = {}
+        for i, ch in enumerate(alphabet[1:], start=1):
+            if len(ch) == 1 and ch.isascii() and ch.isprintable():
+                wanted.setdefault(ch.lower() if ch.isalpha() else ch, []).append(i)
+        chars = sorted(wanted)
+        self.columns = {ch: k + 1 for k, ch in enumerate(chars)}
+        self._first = np.array([0] + [wanted[ch][0] for ch in chars])
+        pairs = [(self.columns[ch], wanted[ch][1]) for ch in chars if len(wanted[ch]) > 1]
+        self._to = np.array([to for to, _ in pairs], dtype=np.int64)
+        self._second = np.array([second for _, second in pairs], dtype=np.int64)
+
+    def __call__(self, probs: np.ndarray) -> np.ndarray:
+        """(steps, classes) probabilities -> (steps, columns) log probabilities."""
+        folded = probs[:, self._first].astype(np.float64)
+        folded[:, self._to] += probs[:, self._second]
+        return np.log(np.maximum(folded, 1e-30))
 
 
 def greedy_steps(probs: np.ndarray) -> tuple[int, ...]:

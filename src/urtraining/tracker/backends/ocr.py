@@ -125,17 +125,20 @@ class _KeepPosteriors:
     """Wraps RapidOCR's CTC decoder: same texts, each with its probabilities attached."""
 
     def __init__(self, inner):
+        from urtraining.tracker.name_decoding import Folding
+
         self.inner = inner
         self.character = inner.character
+        self.fold = Folding(inner.character)
 
     def __call__(self, preds, return_word_box: bool = False, **kwargs):
-        from urtraining.tracker.name_decoding import Posteriors, fold, greedy_steps
+        from urtraining.tracker.name_decoding import Posteriors, greedy_steps
 
         results = self.inner(preds, return_word_box, **kwargs)
         out = []
         for probs, (text, *rest) in zip(preds, results, strict=True):
-            logp, columns = fold(probs, self.character)
             read = _ReadText(text)
-            read.posteriors = Posteriors(text, logp, columns, greedy_steps(probs))
+            steps = greedy_steps(probs)
+            read.posteriors = Posteriors(text, self.fold(probs), self.fold.columns, steps)
             out.append((read, *rest))
         return out
