@@ -134,8 +134,12 @@ def main() -> int:
         "# Image-to-tracker benchmark",
         "",
         f"Backend `{args.backend}`"
-        f"{' with OCR repair' if settings.ocr_repair else ' without OCR repair'} "
-        f"(model load {load_s:.1f} s, "
+        + (
+            " with OCR repair (text rules and name decoding) "
+            if settings.ocr_repair
+            else " without OCR repair (no text rules, no name decoding) "
+        )
+        + f"(model load {load_s:.1f} s, "
         f"{args.threads or 'all'} onnxruntime threads). "
         f"Machine: {os.cpu_count()} CPU cores "
         f"(shared with other jobs), no GPU, {platform.python_implementation()} "
