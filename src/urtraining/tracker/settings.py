@@ -37,12 +37,13 @@ class TrackerSettings(BaseModel):
     ocr_threads: int | None = Field(default=None, ge=1)
     #: fix OCR's lookalike digits and misspelt exercise words (urtraining.tracker.ocr_repair)
     ocr_repair: bool = True
-    #: width every recognised text box is padded to (RapidOCR's default is 320). A table
-    #: cell holding "3" costs as much as a full line, so 80-cell tables took 2 s; at 200 they
-    #: read as well or better (benchmarks/results/tracker.md) in two thirds of the time
     #: re-read misread exercise names against the vocabulary with the recognizer's own
     #: probabilities (urtraining.tracker.name_decoding); needs ocr_repair
     ocr_name_decoding: bool = True
+    #: width every recognised text box is padded to (RapidOCR's default is 320). A table
+    #: cell holding "3" costs as much as a full line, so 80-cell tables took 2 s. Tuning
+    #: seeds at 200: handwriting tables degraded 0.79 -> 0.83 (less padding, fewer glued
+    #: words), print unchanged, the slowest table 2.0 -> 1.1 s; at 160 tables lose digits
     ocr_rec_width: int = Field(default=200, ge=48)
     #: boxes read with less mean confidence are dropped (RapidOCR's default is 0.5). A lone
     #: handwritten digit in a table cell is where the recognizer is least sure ("2" at 0.45);

@@ -55,15 +55,12 @@ def header_columns(row: Row) -> list[tuple[str, str | None, Cell]]:
     for cell in row.cells:
         columns.extend(_split_header_cell(cell))
     known = {kind for kind, _, _ in columns}
-    first = min(row.cells, key=lambda c: c.x0)
+    if "name" in known or len(known & _NUMBER_KINDS) < 2:
+        return columns
     # a name header OCR misread ("ExERCIiSE") or a word we do not know ("Übung", "Ex."):
     # the text cell left of two or more number columns is the name column
-    if (
-        "name" not in known
-        and len(known & _NUMBER_KINDS) >= 2
-        and all(first.x1 <= c.x0 for _, _, c in columns)
-        and not re.search(r"\d", first.text)
-    ):
+    first = min(row.cells, key=lambda c: c.x0)
+    if all(first.x1 <= c.x0 for _, _, c in columns) and not re.search(r"\d", first.text):
         columns.insert(0, ("name", None, first))
     return columns
 
