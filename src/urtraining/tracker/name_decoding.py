@@ -140,6 +140,8 @@ class NameDecoder:
             return read.text
         candidates = self.candidates(name)
         encoded = [_encode(c, read.columns) for c in [name.lower(), *candidates]]
+        if not encoded[0]:
+            return read.text
         usable = [(c, e) for c, e in zip([name, *candidates], encoded, strict=True) if e]
         # a name that swallows letters is a number OCR misread ("VOMIN" is "10 MIN", not MIN)
         letters = len(re.sub(r"[^A-Za-z]", "", name))
@@ -173,7 +175,7 @@ class NameDecoder:
     def _known(self, word: str) -> bool:
         # "WORKOUTI", "DAYZ": a known word with a digit after it read as a letter
         low = word.lower()
-        return low in self.lexicon.words or low.rstrip("ilzos") in self.lexicon.words
+        return low in self.lexicon.words or (low[-1] in "ilzos" and low[:-1] in self.lexicon.words)
 
     def candidates(self, name: str) -> list[str]:
         """Vocabulary names near ``name``: whole catalogue phrases, and word-by-word guesses
