@@ -117,6 +117,7 @@ def test_real_numbers_that_look_like_lost_separators_stay(line):
         ("-MOUNTAINCLIMBERS5XI5 REPS.REST9OS", "-MOUNTAIN CLIMBERS 5 x 15 REPS.REST 90S"),
         ("4.SEATEDCABLEROW:3SETSOFI0REPS.45KG", "4.SEATED CABLE ROW:3SETS OF 10 REPS.45KG"),
         ("-DEAD HANG4X4OS.REST45S", "-DEAD HANG 4 x 40S.REST 45S"),
+        ("PUSH-UPS:2SETSOF2OREPS.1MINREST", "PUSH-UPS:2SETS OF 20REPS.1MIN REST"),
         ("STRENGTHPROGRAM", "STRENGTH PROGRAM"),
         ("Montoinclimbers 4 x 12", "Mountain climbers 4 x 12"),  # not "M on to in"
     ],

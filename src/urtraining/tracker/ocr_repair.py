@@ -271,7 +271,9 @@ class Lexicon:
         text = re.sub(r"[A-Za-z]{6,}", lambda m: self.segment(m.group()) or m.group(), text)
         # "REST9OS", "UPS3X8": three letters or more are a word, so a number starts after them
         # (one or two letters stay: "XI5" and "OS" are lookalikes inside numbers)
-        return re.sub(r"(?<=[A-Za-z]{3})(?=\d)", " ", text)
+        text = re.sub(r"(?<=[A-Za-z]{3})(?=\d)", " ", text)
+        # "SETS OF2OREPS": "of" is the one short word a count follows
+        return re.sub(r"(?<=\b[Oo][Ff])(?=\d)", " ", text)
 
     def correct(self, text: str) -> str:
         """Every misread word of ``text`` replaced by its vocabulary word, case kept."""
