@@ -1,14 +1,15 @@
 """Exercise names re-read against the vocabulary, with the recognizer's own probabilities.
 
 Text rules (:mod:`urtraining.tracker.ocr_repair`) can only fix what the recognizer wrote: when
-it never emitted a letter ("Ltplou" for "Lat pulldown", "Dedhmg" for "Dead hang"), no edit
-distance reaches the word. The recognizer is a CTC model: for every horizontal step of the
-box it scores every character, and greedy decoding keeps only the best one per step. Here a
-misread name is scored again: candidate names built from the exercise vocabulary get the
-probability the model gives them over the same steps (the CTC forward algorithm, summed over
-all alignments), and the best one replaces the read name when the model finds it nearly as
-likely as what it wrote. A name the model reads clearly (print fonts) is never replaced: any
-other spelling costs it far more than the margin.
+it dropped letters ("Cafaises" for "Calf raises", "Tices pushdown" for "Triceps pushdown"),
+edit distance is too far to be trusted. The recognizer is a CTC model: for every horizontal
+step of the box it scores every character, and greedy decoding keeps only the best one per
+step, so a letter that came second everywhere is lost. Here a misread name is scored again:
+candidate names built from the exercise vocabulary get the probability the model gives them
+over the same steps (the CTC forward algorithm, summed over all alignments), and the best one
+replaces the read name when the model finds it nearly as likely as what it wrote. A name the
+model reads clearly (print fonts) is never replaced: any other spelling costs it far more than
+the margin. Letters the model gave no probability at all stay lost ("Dedhmg", "Ltplou").
 """
 
 from __future__ import annotations
