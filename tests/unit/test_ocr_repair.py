@@ -153,6 +153,9 @@ def test_glued_line_parses_into_the_right_entry():
             "Dumbbell curl 5 sets 12 reps·15 kg rest 45 s",
         ),
         ("Wall sit 2.45 s·rest 60 s", "Wall sit 2 x 45 s·rest 60 s"),
+        # a card's second line: the numbers under the name, nothing before them
+        ("2.45s·rest60s", "2 x 45 s·rest 60s"),
+        ("215 @ 5 kg", "2 x 15 @ 5 kg"),
     ],
 )
 def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
@@ -163,6 +166,8 @@ def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
     "line",
     [
         "Sprint 9.58 s",
+        "9.58 s",  # a recorded time on a line of its own
+        "315 @ RPE 8",
         "Kettlebell 16 kg",
         "3 wind sprints",
         "5k run",

@@ -110,7 +110,7 @@ def repair_numbers(text: str) -> str:
     # "Wall sit 2.45 s": the x of "2 x 45 s" read as a point; nobody prescribes a hold in
     # hundredths, but a recorded time ("9.58 s") is not a round number of seconds
     text = re.sub(
-        r"(?<=[A-Za-z] )(\d{1,2})\.([1-9][05]) ?(?=(?:s|sec|secs|set)\b)", r"\1 x \2 ", text
+        r"(?:(?<=[A-Za-z] )|^)(\d{1,2})\.([1-9][05]) ?(?=(?:s|sec|secs|set)\b)", r"\1 x \2 ", text
     )
     # "50 MBREASTSTROKE": a metre sign glued to the stroke (but "min", "mile", "metres")
     text = re.sub(r"(?<=\d)\s?([mM])(?!in|IN|ile|ILE|et|ET)(?=[A-Za-z]{3,})", r" \1 ", text)
@@ -132,7 +132,7 @@ def _lost_times(text: str) -> str:
     text = re.sub(r"(?<![\d.,])\b([2-9]|1\d|20)(25|50|100|200)\s?m\b", interval, text)
     # "Lateral raise 215 @ 5 kg": a load after "@" means the number before it is sets x reps
     # ("Squat 315 @ RPE 8" is a load at an effort, not sets x reps)
-    return re.sub(r"(?<=[A-Za-z] )([1-9])([1-9]\d?)(?= ?@ ?\d)", r"\1 x \2", text)
+    return re.sub(r"(?:(?<=[A-Za-z] )|^)([1-9])([1-9]\d?)(?= ?@ ?\d)", r"\1 x \2", text)
 
 
 def _lookalike_before_unit(m: re.Match) -> str:
