@@ -153,6 +153,7 @@ def test_glued_line_parses_into_the_right_entry():
             "Dumbbell curl 5 sets 12 reps·15 kg rest 45 s",
         ),
         ("Wall sit 2.45 s·rest 60 s", "Wall sit 2 x 45 s·rest 60 s"),
+        ("5sets12eps·15est45s", "5sets 12reps·15 kg rest 45s"),  # words fixed first
         # a card's second line: the numbers under the name, nothing before them
         ("2.45s·rest60s", "2 x 45 s·rest 60s"),
         ("215 @ 5 kg", "2 x 15 @ 5 kg"),

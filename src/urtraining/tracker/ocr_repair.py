@@ -16,6 +16,9 @@ where the context says a number or a known word was meant:
   ``urtraining/data/exercises.json``, the sports drills of ``urtraining.synth.catalogue``
   and the words coaches write around them) becomes the one vocabulary word within one edit
   (two for long words). Ties and far words stay as read: a wrong "fix" is worse than a typo.
+
+Last, :func:`bare_load`: a number between the reps and the rest is a load without its unit
+(it needs the corrected words, so it runs after the lexicon).
 """
 
 from __future__ import annotations
@@ -102,11 +105,6 @@ def repair_numbers(text: str) -> str:
     )
     if not re.search(r"\d\s*[xX×]\s*[\dOoIlZz]|\bsets?\b", text, flags=re.I):
         text = _lost_times(text)
-    # "5 sets 12 reps · 15 · rest 45 s": a bare number between the reps and the rest is the
-    # load whose unit OCR lost (kg, the parser's default unit)
-    text = re.sub(
-        r"(?<=reps)(\W{1,3})(\d{1,3}(?:[.,]\d)?)(?=\W{1,3}rest\b)", r"\1\2 kg", text, flags=re.I
-    )
     # "Wall sit 2.45 s": the x of "2 x 45 s" read as a point; nobody prescribes a hold in
     # hundredths, but a recorded time ("9.58 s") is not a round number of seconds
     text = re.sub(
@@ -115,6 +113,19 @@ def repair_numbers(text: str) -> str:
     # "50 MBREASTSTROKE": a metre sign glued to the stroke (but "min", "mile", "metres")
     text = re.sub(r"(?<=\d)\s?([mM])(?!in|IN|ile|ILE|et|ET)(?=[A-Za-z]{3,})", r" \1 ", text)
     return text
+
+
+def bare_load(text: str) -> str:
+    """ "5 sets 12 reps · 15 · rest 45 s": a bare number between the reps and the rest is the
+    load whose unit OCR lost (kg, the parser's default unit). It reads the words "reps" and
+    "rest", so it runs after the lexicon has corrected them ("12eps·15est" is one of these)."""
+
+    def with_unit(m: re.Match) -> str:
+        return f"{m.group(1)}{m.group(2)} kg{'' if m.group(3) else ' '}"
+
+    return re.sub(
+        r"(?<=reps)(\W{1,3})(\d{1,3}(?:[.,]\d)?)(?=(\W{1,3})?rest\b)", with_unit, text, flags=re.I
+    )
 
 
 def _lost_times(text: str) -> str:
@@ -309,4 +320,4 @@ def repair(text: str, lexicon: Lexicon | None = None) -> str:
     """All passes over one OCR line: spaces, then numbers (their letters are not words)."""
     lexicon = lexicon or Lexicon.default()
     text = repair_numbers(lexicon.respace(text))
-    return lexicon.correct(text)
+    return bare_load(lexicon.correct(text))
