@@ -116,7 +116,7 @@ def repair_numbers(text: str) -> str:
 
 
 def bare_load(text: str) -> str:
-    """ "5 sets 12 reps · 15 · rest 45 s": a bare number between the reps and the rest is the
+    """A bare number between the reps and the rest ("5 sets 12 reps · 15 · rest 45 s") is the
     load whose unit OCR lost (kg, the parser's default unit). It reads the words "reps" and
     "rest", so it runs after the lexicon has corrected them ("12eps·15est" is one of these)."""
 
@@ -317,7 +317,8 @@ def _same_case(like: str, word: str) -> str:
 
 
 def repair(text: str, lexicon: Lexicon | None = None) -> str:
-    """All passes over one OCR line: spaces, then numbers (their letters are not words)."""
+    """All passes over one OCR line: spaces, then numbers (their letters are not words), then
+    words, then the loads that needed the corrected words."""
     lexicon = lexicon or Lexicon.default()
     text = repair_numbers(lexicon.respace(text))
     return bare_load(lexicon.correct(text))
