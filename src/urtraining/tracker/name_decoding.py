@@ -23,7 +23,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import extract
 
-from urtraining.tracker.ocr_repair import Lexicon
+from urtraining.tracker.ocr_repair import Lexicon, catalogue_names, same_case
 
 #: how much less likely (natural log) a vocabulary name may be than the read text and still
 #: replace it. Tuning seeds, handwriting-like fonts, degraded F1: 0.739 without decoding,
@@ -153,7 +153,7 @@ class NameDecoder:
         best = int(np.argmax(scores[1:])) + 1
         if scores[best] < scores[0] - self.margin:
             return read.text
-        return read.text[:start] + _same_case(name, usable[best][0]) + read.text[end:]
+        return read.text[:start] + same_case(name, usable[best][0]) + read.text[end:]
 
     def name_span(self, text: str) -> tuple[int, int] | None:
         """Where the exercise name of a read line is, if it is worth re-reading."""
@@ -204,16 +204,8 @@ class NameDecoder:
 
 def exercise_phrases() -> set[str]:
     """Every run of one to four words inside a catalogue exercise or drill name."""
-    import json
-    from importlib import resources
-
-    from urtraining.synth.catalogue import DRILLS
-
-    raw = resources.files("urtraining.data").joinpath("exercises.json").read_text()
-    names = [e["name"] for e in json.loads(raw)]
-    names += [d.name for drills in DRILLS.values() for d in drills]
     phrases = set()
-    for name in names:
+    for name in catalogue_names():
         words = re.findall(r"[a-z]+", name.lower())
         for size in range(1, 5):
             phrases.update(" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
@@ -223,12 +215,3 @@ def exercise_phrases() -> set[str]:
 def _encode(text: str, columns: dict[str, int]) -> list[int]:
     codes = [columns.get(ch) for ch in text.lower()]
     return [] if None in codes else codes  # type: ignore[return-value]
-
-
-def _same_case(like: str, text: str) -> str:
-    letters = [c for c in like if c.isalpha()]
-    if letters and all(c.isupper() for c in letters):
-        return text.upper()
-    if like[:1].isupper():
-        return text[:1].upper() + text[1:]
-    return text

@@ -183,6 +183,17 @@ rpe rir amrap emom tabata wod hiit
 """
 
 
+@cache
+def catalogue_names() -> tuple[str, ...]:
+    """The exercise and drill names the vocabulary is built from (the 873 of
+    ``urtraining/data/exercises.json`` and the sports drills of ``urtraining.synth.catalogue``)."""
+    from urtraining.synth.catalogue import DRILLS
+
+    raw = resources.files("urtraining.data").joinpath("exercises.json").read_text()
+    names = [e["name"] for e in json.loads(raw)]
+    return (*names, *(d.name for drills in DRILLS.values() for d in drills))
+
+
 class Lexicon:
     """The exercise vocabulary, and the nearest in-vocabulary word for a misread one."""
 
@@ -194,12 +205,7 @@ class Lexicon:
     @classmethod
     @cache
     def default(cls) -> Lexicon:
-        from urtraining.synth.catalogue import DRILLS
-
-        raw = resources.files("urtraining.data").joinpath("exercises.json").read_text()
-        names = [e["name"] for e in json.loads(raw)]
-        names += [d.name for drills in DRILLS.values() for d in drills]
-        words = {w for n in names for w in re.findall(r"[a-z]+", n.lower())}
+        words = {w for n in catalogue_names() for w in re.findall(r"[a-z]+", n.lower())}
         words |= {w + "s" for w in words if len(w) >= 4 and not w.endswith("s")}  # shrugs
         return cls(words | set(_COMMON.split()))
 
@@ -297,9 +303,9 @@ class Lexicon:
         edits = Levenshtein.distance(word.lower(), fixed) if fixed is not None else 99
         if pair is not None and pair[0] < edits:  # "Wallsit": "Wall sit" (0), not "Walls" (2)
             _, first, second = pair
-            return _same_case(word, first) + " " + _same_case(word[len(first) :], second)
+            return same_case(word, first) + " " + same_case(word[len(first) :], second)
         if fixed is not None:
-            return _same_case(word, fixed)
+            return same_case(word, fixed)
         return word
 
 
@@ -308,7 +314,7 @@ class Lexicon:
 _GLUE_SHORT = {"of", "up"}
 
 
-def _same_case(like: str, word: str) -> str:
+def same_case(like: str, word: str) -> str:
     if like.isupper():
         return word.upper()
     if like[0].isupper():

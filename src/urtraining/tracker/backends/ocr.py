@@ -128,7 +128,6 @@ class _KeepPosteriors:
         from urtraining.tracker.name_decoding import Folding
 
         self.inner = inner
-        self.character = inner.character
         self.fold = Folding(inner.character)
 
     def __call__(self, preds, return_word_box: bool = False, **kwargs):
