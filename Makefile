@@ -53,6 +53,8 @@ bench: setup
 	bash scripts/install_fonts.sh  # held-out fonts for the tracker benchmark (Debian packages)
 	$(BIN)/python benchmarks/bench_tracker.py
 	$(BIN)/python benchmarks/bench_tracker.py --no-repair --out benchmarks/results/tracker-no-repair.md
+	$(BIN)/python benchmarks/bench_tracker.py --rec-model ppocrv4 --det-model ppocrv4 \
+		--out benchmarks/results/tracker-ppocrv4.md  # the baseline: RapidOCR's own models
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -19,10 +19,12 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import get_args
 
 from urtraining.tracker import TrackerSettings, get_backend, track_bytes
 from urtraining.tracker.fonts import HANDWRITING_FONTS, HELD_OUT_FONTS, TUNING_FONTS, available
 from urtraining.tracker.metrics import REPORTED_FIELDS, Score, score
+from urtraining.tracker.ocr_models import DetModel, RecModel
 from urtraining.tracker.render import LAYOUTS, render_sample
 
 RESULTS = Path(__file__).parent / "results" / "tracker.md"
@@ -69,6 +71,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all)")
+    ap.add_argument("--rec-model", choices=get_args(RecModel), default=None, help="OCR recognizer")
+    ap.add_argument("--det-model", choices=get_args(DetModel), default=None, help="OCR detector")
     ap.add_argument(
         "--no-repair", action="store_true", help="OCR text as read (the ablation of ocr_repair)"
     )
@@ -78,8 +82,12 @@ def main() -> int:
     )  # fmt: skip
     args = ap.parse_args()
 
+    models = {"ocr_rec_model": args.rec_model, "ocr_det_model": args.det_model}
     settings = TrackerSettings(
-        backend=args.backend, ocr_threads=args.threads, ocr_repair=not args.no_repair
+        backend=args.backend,
+        ocr_threads=args.threads,
+        ocr_repair=not args.no_repair,
+        **{k: v for k, v in models.items() if v},
     )
     t0 = time.perf_counter()
     backend = get_backend(settings)
@@ -139,7 +147,8 @@ def main() -> int:
             if settings.ocr_repair
             else " without OCR repair (no text rules, no name decoding) "
         )
-        + f"(model load {load_s:.1f} s, "
+        + f"(recognizer {settings.ocr_rec_model}, detector {settings.ocr_det_model}, "
+        f"model load {load_s:.1f} s, "
         f"{args.threads or 'all'} onnxruntime threads). "
         f"Machine: {os.cpu_count()} CPU cores "
         f"(shared with other jobs), no GPU, {platform.python_implementation()} "
