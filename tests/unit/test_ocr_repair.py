@@ -157,6 +157,13 @@ def test_glued_line_parses_into_the_right_entry():
         # a card's second line: the numbers under the name, nothing before them
         ("2.45s·rest60s", "2 x 45 s·rest 60s"),
         ("215 @ 5 kg", "2 x 15 @ 5 kg"),
+        # PP-OCRv6 on handwriting: the s of seconds read as a 5, the x as a point
+        ("Burpees: 2 sets of 20 reps, rest 455", "Burpees: 2 sets of 20 reps, rest 45 s"),
+        ("Lat pulldown 3 x 15 @ 47.5 kg, rest 45 5", "Lat pulldown 3 x 15 @ 47.5 kg, rest 45 s"),
+        ("Calf raises 3 x 15 @ 45 kg, rest 180 5", "Calf raises 3 x 15 @ 45 kg, rest 180 s"),
+        ("Hollow hold 3 x 45 5", "Hollow hold 3 x 45 s"),
+        ("Kettlebell swing 2 sets .6 reps", "Kettlebell swing 2 sets x 6 reps"),
+        ("6 . 200 m freestyle, rest 10 s", "6 x 200 m freestyle, rest 10 s"),
     ],
 )
 def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
@@ -175,6 +182,11 @@ def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
         "Run 5 km",
         "Kettlebell swing 3 x 15 @ 24 kg",
         "Bike 5 min, 2 mins rest",
+        "Plank 3 x 30 s, rest 105",  # a rest a coach could mean: only > 300 s is a lost s
+        "Rest 45",
+        "Squat 3 x 10 5 kg",  # a 5 before a unit is a number
+        "3. 200 m freestyle",  # a numbered list's item, not 3 x 200 m
+        "Swim 1.5 km",
     ],
 )
 def test_units_that_are_already_right_stay(line):

@@ -9,9 +9,9 @@ where the context says a number or a known word was meant:
   number that follows a word, so the number rules below see where numbers start;
 * :func:`repair_numbers`: a lookalike letter becomes a digit when it sits inside a number,
   right before a unit (``IO MIN``), or around the ``x`` of sets x reps; a separator OCR
-  misread or dropped comes back (``6 x 10.40 kg``, ``6200 m``, ``215 @ 5 kg``), and so do
-  handwritten units (``30 kyrest``, ``1 wind``); free text is left alone, since no rule
-  fires without a digit, a unit or an ``x`` beside it.
+  misread or dropped comes back (``6 x 10.40 kg``, ``6200 m``, ``215 @ 5 kg``, ``6 . 200 m``),
+  and so do handwritten units (``30 kyrest``, ``1 wind``, ``rest 455`` for 45 s); free text
+  is left alone, since no rule fires without a digit, a unit or an ``x`` beside it.
 * :class:`Lexicon`: a word that is not in the exercise vocabulary (the 873 names of
   ``urtraining/data/exercises.json``, the sports drills of ``urtraining.synth.catalogue``
   and the words coaches write around them) becomes the one vocabulary word within one edit
@@ -109,6 +109,26 @@ def repair_numbers(text: str) -> str:
     # hundredths, but a recorded time ("9.58 s") is not a round number of seconds
     text = re.sub(
         r"(?:(?<=[A-Za-z] )|^)(\d{1,2})\.([1-9][05]) ?(?=(?:s|sec|secs|set)\b)", r"\1 x \2 ", text
+    )
+    # the s of seconds read as a 5: "rest 455" (no rest is 455 s, but 45 s is common) and
+    # "rest 45 5", "3 x 45 5" (a lone 5 after a time, where the unit goes)
+    text = re.sub(
+        r"(?<=\brest )(\d{2,3})5\b(?!\s?(?:s|sec|secs|min|mins|m|kg)\b)",
+        lambda m: f"{m.group(1)} s" if int(m.group(0)) > 300 else m.group(0),
+        text,
+        flags=re.I,
+    )
+    text = re.sub(
+        r"((?:\brest|[xX×])\s?\d{1,3}) 5(?=\s*(?:$|[,;.·]|rest\b))", r"\1 s", text, flags=re.I
+    )
+    # "2 sets .6 reps", "6 . 200 m": the x read as a point (a decimal has no space before
+    # its point, and a numbered list's "3. 200 m" has none either)
+    text = re.sub(r"(?<=\bsets) ?[.·] ?(?=\d{1,2} ?reps?\b)", " x ", text, flags=re.I)
+    text = re.sub(
+        r"(?<![\d.])(\d{1,2}) [.·] ?(\d{1,3}) ?(?=(?:m|s|sec|secs|reps?)\b)",
+        r"\1 x \2 ",
+        text,
+        flags=re.I,
     )
     # "50 MBREASTSTROKE": a metre sign glued to the stroke (but "min", "mile", "metres")
     text = re.sub(r"(?<=\d)\s?([mM])(?!in|IN|ile|ILE|et|ET)(?=[A-Za-z]{3,})", r" \1 ", text)
