@@ -164,6 +164,11 @@ def test_glued_line_parses_into_the_right_entry():
         ("Hollow hold 3 x 45 5", "Hollow hold 3 x 45 s"),
         ("Kettlebell swing 2 sets .6 reps", "Kettlebell swing 2 sets x 6 reps"),
         ("6 . 200 m freestyle, rest 10 s", "6 x 200 m freestyle, rest 10 s"),
+        # a heading's number read as a letter, glued or not
+        ("WORKOUT I", "WORKOUT 1"),
+        ("WORKOUTI", "WORKOUT 1"),  # not snapped to "WORKOUT" by the lexicon
+        ("DAY I; STRENGTH", "DAY 1; STRENGTH"),
+        ("Day Z - Push", "Day 2 - Push"),
     ],
 )
 def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
@@ -187,6 +192,7 @@ def test_handwritten_units_and_swallowed_separators_are_restored(read, meant):
         "Squat 3 x 10 5 kg",  # a 5 before a unit is a number
         "3. 200 m freestyle",  # a numbered list's item, not 3 x 200 m
         "Swim 1.5 km",
+        "Day I did squats",
     ],
 )
 def test_units_that_are_already_right_stay(line):

@@ -72,6 +72,26 @@ def test_headings_set_sections_and_are_never_entries():
     assert "Rest 90 s between exercises" in result.notes
 
 
+def test_a_heading_number_ocr_lost_comes_back_from_its_place_in_the_sequence():
+    rows = ["DAY - PUSH", "Bench press 4 x 8", "DAY 2 - PULL", "Row 3 x 10", "Day 3", "Dips 3 x 8"]
+    result = parse_rows(rows)
+    assert [e.section for e in result.entries] == ["DAY 1 - PUSH", "DAY 2 - PULL", "Day 3"]
+    assert result.headings[0] == "DAY 1 - PUSH"
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["WORKOUT", "Squat 5 x 5"],  # no other heading: nothing says which workout
+        ["Day 1", "Squat 5 x 5", "Day", "Row 3 x 10", "Day 5", "Dips 3 x 8"],  # 5 is not 3rd
+        ["Day", "Squat 5 x 5", "Day 2", "Row 3 x 10", "Day", "Dips 3 x 8"],  # twice the same
+    ],
+)
+def test_heading_numbers_are_not_guessed_without_a_consistent_sequence(rows):
+    result = parse_rows(rows)
+    assert [e.section for e in result.entries] == [r for r in rows if "x" not in r]
+
+
 def test_phone_card_name_then_numbers_is_one_entry():
     rows = [
         "9:41",

@@ -58,6 +58,13 @@ def repair_numbers(text: str) -> str:
         text,
         flags=re.I,
     )
+    # "WORKOUT I", "DAY I: PULL": a heading's number read as a letter ("Day I did" stays)
+    text = re.sub(
+        r"\b(day|workout|week|session) ?([Il|Zz])(?=\s*(?:[-:;,.–—]|$))",
+        lambda m: f"{m.group(1)} {_digits(m.group(2))}",
+        text,
+        flags=re.I,
+    )
     # "3 OMIN", "1 OREPS", "9 OS", "2 os": a 0 split off its number and read as a letter
     text = re.sub(rf"(?<=\b\d)\s?[Oo](?=\s?{_UNIT}\b)", "0", text, flags=re.I)
     # "Easy jog S min": a lone S between a word and a time unit is a 5 ("5 min")

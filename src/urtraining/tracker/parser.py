@@ -206,7 +206,36 @@ def parse_rows(
         if line.letters:
             notes.append(line.text)
     flush_pending()
+    renumber = _lost_heading_numbers(headings)
+    if renumber:
+        headings = [renumber.get(h, h) for h in headings]
+        entries = [
+            e.model_copy(update={"section": renumber[e.section]}) if e.section in renumber else e
+            for e in entries
+        ]
     return ParseResult(entries[:max_entries], headings, notes)
+
+
+_NUMBERED_HEADING = re.compile(r"^(day|week|workout|session)\b\s*(\d+)?", re.I)
+
+
+def _lost_heading_numbers(headings: list[str]) -> dict[str, str]:
+    """Headings whose number OCR lost ("WORKOUT", "DAY - PUSH") get their place back, but
+    only where every other heading of that word carries exactly its own place (1, 2, 3...)."""
+    out: dict[str, str] = {}
+    by_word: dict[str, list[tuple[str, re.Match]]] = {}
+    for h in headings:
+        if m := _NUMBERED_HEADING.match(h):
+            by_word.setdefault(m.group(1).lower(), []).append((h, m))
+    for group in by_word.values():
+        numbered = [(i, int(m.group(2))) for i, (_, m) in enumerate(group, 1) if m.group(2)]
+        lost = [(i, h, m) for i, (h, m) in enumerate(group, 1) if not m.group(2)]
+        if not numbered or not lost or any(n != i for i, n in numbered):
+            continue
+        for i, h, m in lost:
+            if headings.count(h) == 1:  # the same text twice cannot be told apart
+                out[h] = f"{h[: m.end(1)]} {i}{h[m.end(1) :]}"
+    return out
 
 
 def normalise_entries(
