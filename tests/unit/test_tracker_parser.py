@@ -85,6 +85,7 @@ def test_a_heading_number_ocr_lost_comes_back_from_its_place_in_the_sequence():
         ["WORKOUT", "Squat 5 x 5"],  # no other heading: nothing says which workout
         ["Day 1", "Squat 5 x 5", "Day", "Row 3 x 10", "Day 5", "Dips 3 x 8"],  # 5 is not 3rd
         ["Day", "Squat 5 x 5", "Day 2", "Row 3 x 10", "Day", "Dips 3 x 8"],  # twice the same
+        ["Day 1", "Squat 5 x 5", "Day 2", "Row 3 x 10", "Day off", "Walk 2 x 10 min"],  # no number
     ],
 )
 def test_heading_numbers_are_not_guessed_without_a_consistent_sequence(rows):

@@ -216,7 +216,9 @@ def parse_rows(
     return ParseResult(entries[:max_entries], headings, notes)
 
 
-_NUMBERED_HEADING = re.compile(r"^(day|week|workout|session)\b\s*(\d+)?", re.I)
+# the number, or where it was lost: a separator or the end right after the word ("Day off"
+# is not a lost number)
+_NUMBERED_HEADING = re.compile(r"^(day|week|workout|session)\b\s*(?:(\d+)|(?=[-:;,.–—(]|$))", re.I)
 
 
 def _lost_heading_numbers(headings: list[str]) -> dict[str, str]:
