@@ -31,6 +31,8 @@ from importlib import resources
 from rapidfuzz.distance import Indel, Levenshtein
 from rapidfuzz.process import extract
 
+from urtraining.tracker.parser import NUMBERED_HEADING_WORDS
+
 # letter -> the digit OCR took it for
 _DIGIT_OF = str.maketrans({
     "O": "0", "o": "0", "D": "0", "Q": "0",
@@ -60,7 +62,7 @@ def repair_numbers(text: str) -> str:
     )
     # "WORKOUT I", "DAY I: PULL": a heading's number read as a letter ("Day I did" stays)
     text = re.sub(
-        r"\b(day|workout|week|session) ?([Il|Zz])(?=\s*(?:[-:;,.–—]|$))",
+        rf"\b({NUMBERED_HEADING_WORDS}) ?([Il|Zz])(?=\s*(?:[-:;,.–—]|$))",
         lambda m: f"{m.group(1)} {_digits(m.group(2))}",
         text,
         flags=re.I,

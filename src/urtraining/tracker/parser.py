@@ -14,8 +14,11 @@ from urtraining.tracker.layout import Row
 from urtraining.tracker.quantities import Quantities, extract, normalise_text
 from urtraining.tracker.tables import TableReader, is_table_header
 
+#: heading words a coach numbers in order ("Day 1", "WORKOUT 2"); the OCR repair and the
+#: lost-number pass below both key on them
+NUMBERED_HEADING_WORDS = r"day|week|workout|session"
 _DAY_WORDS = (
-    r"day|week|workout|session|phase|block|wod|training day|"
+    rf"{NUMBERED_HEADING_WORDS}|phase|block|wod|training day|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|"
     r"fri|sat|sun"
 )
@@ -218,7 +221,7 @@ def parse_rows(
 
 # the number, or where it was lost: a separator or the end right after the word ("Day off"
 # is not a lost number)
-_NUMBERED_HEADING = re.compile(r"^(day|week|workout|session)\b\s*(?:(\d+)|(?=[-:;,.–—(]|$))", re.I)
+_NUMBERED_HEADING = re.compile(rf"^({NUMBERED_HEADING_WORDS})\b\s*(?:(\d+)|(?=[-:;,.–—(]|$))", re.I)
 
 
 def _lost_heading_numbers(headings: list[str]) -> dict[str, str]:
